@@ -1,0 +1,47 @@
+# shopintent: one command per chore. `make help` lists them.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PYTHON ?= python3.11
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.DEFAULT_GOAL := help
+.PHONY: help install lint format typecheck test run data clean
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv/ and install the project with dev extras
+
+lint: install ## Lint and check formatting with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## Reformat the code with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install ## Type-check with mypy
+	$(BIN)/mypy
+
+test: install ## Run the test suite (fine-tunes a tiny real model; offline)
+	$(BIN)/pytest
+
+data: install ## Rebuild training_data/ from the copies in training_data/sources/
+	$(PY) scripts/build_training_data.py
+
+run: install ## Main command: validate the data, show what the project can do
+	$(BIN)/shopintent run
+
+clean: ## Remove caches (keeps .venv and models)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache build *.egg-info

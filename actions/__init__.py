@@ -1,0 +1,1 @@
+"""The rasa-sdk action server: the shop's catalog, orders and recommendations."""

@@ -1,0 +1,1 @@
+"""Natural-language understanding: data loading and validation, fine-tuning, inference, evaluation."""

@@ -1,0 +1,3 @@
+from shopintent.cli import main
+
+raise SystemExit(main())
