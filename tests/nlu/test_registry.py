@@ -1,0 +1,257 @@
+"""The model registry: versions, promotion, rollback and live model swapping."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from nlu.artifact import ArtifactMeta, DecisionRule
+from nlu.registry import (
+    LiveModel,
+    Registry,
+    RegistryError,
+    RollbackError,
+    UnknownVersionError,
+)
+
+
+def write_artifact(folder: Path, created: str, data_hash: str = "ab" * 32) -> str:
+    """Write a minimal but genuine `shopintent.json` and return its model version."""
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = ArtifactMeta(
+        base_model="test",
+        data_hash=data_hash,
+        labels=["greet", "goodbye"],
+        decision=DecisionRule(
+            temperature=1.0,
+            oos_method="softmax",
+            threshold=0.5,
+            oos_label=None,
+            threshold_source="in-scope-quantile",
+        ),
+        max_length=32,
+        entities={},
+        validation={},
+        train_config={},
+        created=created,
+    )
+    meta.save(folder)
+    return meta.model_version
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Registry:
+    return Registry(tmp_path / "models")
+
+
+def register_new(registry: Registry, created: str) -> str:
+    staging = registry.staging_dir()
+    write_artifact(staging, created)
+    return registry.register(staging, source="retrain").version
+
+
+def test_empty_registry_has_no_current_model(registry: Registry) -> None:
+    assert registry.current() is None
+    assert registry.current_path() is None
+    assert registry.versions() == []
+    assert registry.stamp() is None
+
+
+def test_registering_a_staged_folder_names_it_after_the_artifacts_model_version(
+    registry: Registry,
+) -> None:
+    version = register_new(registry, "2026-11-28T02:00:00+00:00")
+
+    assert version == "20261128T020000-abababab"
+    entry = registry.get(version)
+    assert entry.status == "candidate"
+    assert (registry.root / entry.path / "shopintent.json").is_file()
+    assert not list((registry.root / "versions").glob(".staging-*"))
+
+
+def test_registering_an_outside_folder_copies_it_and_leaves_the_original(
+    registry: Registry, tmp_path: Path
+) -> None:
+    outside = tmp_path / "default"
+    version = write_artifact(outside, "2026-11-28T01:00:00+00:00")
+
+    entry = registry.register(outside, source="register")
+
+    assert entry.version == version
+    assert (outside / "shopintent.json").is_file()
+    assert (registry.root / entry.path).resolve() != outside.resolve()
+    assert "copied from" in entry.note
+
+
+def test_registering_a_folder_without_an_artifact_is_refused(
+    registry: Registry, tmp_path: Path
+) -> None:
+    with pytest.raises(RegistryError, match="expected a model folder with shopintent.json"):
+        registry.register(tmp_path, source="register")
+
+
+def test_promote_moves_the_pointer_and_rollback_returns_to_the_previous_version(
+    registry: Registry,
+) -> None:
+    first = register_new(registry, "2026-11-28T01:00:00+00:00")
+    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+
+    registry.promote(first)
+    registry.promote(second)
+    assert registry.current() is not None
+    assert registry.current().version == second  # type: ignore[union-attr]
+
+    back = registry.rollback()
+    assert back.version == first
+    assert registry.current_path() == registry.root / "versions" / first
+
+
+def test_promoting_the_current_version_again_does_not_grow_the_history(
+    registry: Registry,
+) -> None:
+    version = register_new(registry, "2026-11-28T01:00:00+00:00")
+    registry.promote(version)
+    registry.promote(version)
+
+    assert registry.load().history == [version]
+
+
+@pytest.mark.parametrize(
+    ("promotions", "match"),
+    [(0, "holds nothing"), (1, "holds \\['20261128T010000")],
+)
+def test_rollback_without_an_earlier_version_says_how_to_fix_it(
+    registry: Registry, promotions: int, match: str
+) -> None:
+    version = register_new(registry, "2026-11-28T01:00:00+00:00")
+    for _ in range(promotions):
+        registry.promote(version)
+
+    with pytest.raises(RollbackError, match=match):
+        registry.rollback()
+
+
+def test_unknown_version_lists_the_known_ones(registry: Registry) -> None:
+    version = register_new(registry, "2026-11-28T01:00:00+00:00")
+
+    with pytest.raises(UnknownVersionError, match=f"registered versions \\({version}\\)"):
+        registry.promote("v9")
+
+
+def test_a_damaged_registry_file_is_reported_not_silently_reset(registry: Registry) -> None:
+    registry.root.mkdir(parents=True)
+    registry.file.write_text("{not json", encoding="utf-8")
+
+    with pytest.raises(RegistryError, match="does not parse"):
+        registry.versions()
+
+
+def test_registry_file_is_valid_json_after_every_write(registry: Registry) -> None:
+    version = register_new(registry, "2026-11-28T01:00:00+00:00")
+    registry.annotate(version, status="rejected", note="worse", metrics={"test_macro_f1": 0.5})
+
+    data = json.loads(registry.file.read_text(encoding="utf-8"))
+    assert data["versions"][version]["status"] == "rejected"
+    assert data["versions"][version]["metrics"] == {"test_macro_f1": 0.5}
+
+
+def test_concurrent_registrations_are_all_kept(registry: Registry) -> None:
+    created = [f"2026-11-28T01:00:{s:02d}+00:00" for s in range(8)]
+    threads = [threading.Thread(target=register_new, args=(registry, c)) for c in created]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(registry.versions()) == len(created)
+
+
+def load_version(folder: Path) -> str:
+    """A loader that reads the real artifact file, standing in for IntentClassifier.load."""
+    return ArtifactMeta.load(folder).model_version
+
+
+def test_live_model_swaps_to_a_promoted_version_without_reloading_by_hand(
+    registry: Registry,
+) -> None:
+    first = register_new(registry, "2026-11-28T01:00:00+00:00")
+    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+    registry.promote(first)
+    live = LiveModel(registry, load_version, check_interval=0.0)
+    assert live.get() == first
+
+    registry.promote(second)
+    live.maybe_reload(wait=True)
+
+    assert live.get() == second
+    assert live.version == second
+
+
+def test_live_model_keeps_serving_while_the_new_model_loads(registry: Registry) -> None:
+    first = register_new(registry, "2026-11-28T01:00:00+00:00")
+    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+    registry.promote(first)
+    release = threading.Event()
+
+    def slow_loader(folder: Path) -> str:
+        if folder.name == second:
+            release.wait(5)
+        return folder.name
+
+    live = LiveModel(registry, slow_loader, check_interval=0.0)
+    live.load_now()
+    registry.promote(second)
+
+    answers = [live.get() for _ in range(20)]
+    release.set()
+    deadline = time.monotonic() + 5
+    while live.version != second and time.monotonic() < deadline:
+        live.get()
+        time.sleep(0.01)
+
+    assert set(answers) == {first}
+    assert live.get() == second
+
+
+def test_live_model_keeps_the_old_model_when_the_new_one_fails_to_load(
+    registry: Registry,
+) -> None:
+    first = register_new(registry, "2026-11-28T01:00:00+00:00")
+    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+    registry.promote(first)
+
+    def loader(folder: Path) -> str:
+        if folder.name == second:
+            raise OSError("weights are damaged")
+        return folder.name
+
+    live = LiveModel(registry, loader, check_interval=0.0)
+    live.load_now()
+    registry.promote(second)
+    live.maybe_reload(wait=True)
+
+    assert live.get() == first
+    assert live.last_error is not None
+    assert "weights are damaged" in live.last_error
+
+
+def test_live_model_serves_the_fallback_folder_until_something_is_promoted(
+    registry: Registry, tmp_path: Path
+) -> None:
+    fallback = tmp_path / "default"
+    fallback_version = write_artifact(fallback, "2026-11-28T00:00:00+00:00")
+    live = LiveModel(registry, load_version, fallback=fallback, check_interval=0.0)
+
+    assert live.get() == fallback_version
+    assert live.version is None
+
+
+def test_live_model_without_any_model_says_how_to_get_one(registry: Registry) -> None:
+    live = LiveModel(registry, load_version)
+
+    with pytest.raises(RegistryError, match="shopintent train"):
+        live.load_now()
