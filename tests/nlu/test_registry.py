@@ -90,7 +90,7 @@ def test_registering_an_outside_folder_copies_it_and_leaves_the_original(
 def test_registering_a_folder_without_an_artifact_is_refused(
     registry: Registry, tmp_path: Path
 ) -> None:
-    with pytest.raises(RegistryError, match="expected a model folder with shopintent.json"):
+    with pytest.raises(RegistryError, match=r"expected a model folder with shopintent\.json"):
         registry.register(tmp_path, source="register")
 
 
