@@ -1,0 +1,1 @@
+"""Alembic revision scripts; Alembic loads them by path, importing them has no effect."""
