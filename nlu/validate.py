@@ -98,7 +98,9 @@ def validate_path(
     issues += _duplicates(train.examples)
     issues += _duplicates(test.examples)
     issues += _leaks(train.examples, test.examples)
-    issues += _intent_counts(path, train, test, min_examples)
+    issues += _intent_counts(
+        path, train, test, min_examples, any(p.severity == "error" for p in problems)
+    )
     if path.is_dir() and (path / "domain.yml").is_file():
         issues += _domain_mismatch(path / "domain.yml", train.intents + test.intents)
     issues.sort(key=lambda i: (i.file, i.line, i.severity, i.message))
@@ -164,7 +166,14 @@ def _leaks(train: list[Example], test: list[Example]) -> list[Issue]:
     return issues
 
 
-def _intent_counts(path: Path, train: NluData, test: NluData, min_examples: int) -> list[Issue]:
+def _intent_counts(
+    path: Path, train: NluData, test: NluData, min_examples: int, loader_failed: bool
+) -> list[Issue]:
+    """Too few examples per intent or intents overall, test intents unseen in training.
+
+    With no intents at all because files failed to parse, the parse errors already
+    say what is wrong, so the "at least 2 intents" error is left out.
+    """
     issues: list[Issue] = []
     first: dict[str, Example] = {}
     for ex in train.examples:
@@ -182,7 +191,7 @@ def _intent_counts(path: Path, train: NluData, test: NluData, min_examples: int)
                     f"expected at least {min_examples}; add examples or lower --min-examples",
                 )
             )
-    if len(counts) < 2:
+    if len(counts) < 2 and not (loader_failed and not counts):
         issues.append(
             Issue(
                 "error",
@@ -211,39 +220,49 @@ def _intent_counts(path: Path, train: NluData, test: NluData, min_examples: int)
 def _domain_mismatch(domain: Path, nlu_intents: list[str]) -> list[Issue]:
     file = str(domain)
     try:
-        content = yaml.safe_load(domain.read_text(encoding="utf-8")) or {}
+        root = yaml.compose(domain.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         return [Issue("warning", file, line, f"cannot read the domain to compare intents: {exc}")]
-    raw = content.get("intents") if isinstance(content, dict) else None
-    if not isinstance(raw, list):
+    intents_key = next(
+        (
+            (k, v)
+            for k, v in (root.value if isinstance(root, yaml.MappingNode) else [])
+            if isinstance(k, yaml.ScalarNode) and k.value == "intents"
+        ),
+        None,
+    )
+    if intents_key is None or not isinstance(intents_key[1], yaml.SequenceNode):
         return []
-    declared = set()
-    for item in raw:
-        if isinstance(item, str):
-            declared.add(item)
-        elif isinstance(item, dict):
-            declared.update(str(k) for k in item)
+    declared: dict[str, int] = {}
+    for item in intents_key[1].value:
+        if isinstance(item, yaml.ScalarNode):
+            declared[str(item.value)] = item.start_mark.line + 1
+        elif isinstance(item, yaml.MappingNode):
+            for key, _ in item.value:
+                declared[str(key.value)] = key.start_mark.line + 1
     used = set(nlu_intents)
+    key_line = intents_key[0].start_mark.line + 1
     issues = [
         Issue(
             "warning",
             file,
-            1,
+            key_line,
             f"intent '{name}' has NLU examples but is not declared in the domain's "
             "'intents:'; add it there so the bot can handle it",
         )
-        for name in sorted(used - declared)
+        for name in sorted(used - set(declared))
     ]
     issues += [
         Issue(
             "warning",
             file,
-            1,
+            line,
             f"intent '{name}' is declared in the domain but has no NLU examples",
         )
-        for name in sorted(declared - used)
+        for name, line in declared.items()
+        if name not in used
     ]
     return issues
 
