@@ -11,7 +11,8 @@ from typing import Any
 
 def register(sub: Any) -> None:
     """Add the nlu subcommands to the `shopintent` parser's subparsers."""
-    from nlu import data_commands, model_commands
+    from nlu import data_commands, model_commands, registry_commands
 
     data_commands.register(sub)
     model_commands.register(sub)
+    registry_commands.register(sub)

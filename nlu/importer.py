@@ -1,0 +1,286 @@
+"""Write Rasa NLU YAML, and import another project's data into `training_data/`.
+
+`write_rasa_nlu` is the one writer of Rasa 3.1 NLU files in the project: the review
+export (`shopintent review export`) and the importer (`shopintent data import`) both
+use it. Before anything is written, `merge_plan` compares new examples with the
+existing training data: exact duplicates are dropped, and a text that the existing
+data already labels with another intent is a *conflict*, left out and reported, so
+one import can never teach the model two answers for the same message.
+
+>>> plan = import_file(Path("other_project/nlu.yml"), Path("training_data/nlu/imported.yml"))  # doctest: +SKIP
+>>> plan.written, len(plan.conflicts)  # doctest: +SKIP
+(412, 3)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nlu.data import Example, NluData, read_nlu
+from nlu.errors import NluError
+
+RASA_VERSION = "3.1"
+DEFAULT_TRAINING_DATA = Path("training_data")
+DEFAULT_IMPORT_DIR = DEFAULT_TRAINING_DATA / "nlu"
+
+_ANNOTATION_LOOKALIKE = re.compile(r"\](?=[({\[])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class DataImportError(NluError):
+    """An import would overwrite data or its input cannot be imported."""
+
+
+class ImportValidationError(NluError):
+    """The file an import wrote does not pass `nlu.validate`; it was removed again."""
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A new example whose text the existing data labels with another intent."""
+
+    text: str
+    intent: str
+    existing_intent: str
+    source: str = ""
+
+
+@dataclass
+class MergePlan:
+    """What an import or export will write, and what it leaves out and why."""
+
+    examples: list[Example] = field(default_factory=list)
+    duplicates: list[Example] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
+def clean_text(text: str) -> str:
+    """Put a message on one line, without control characters, as Rasa YAML needs it."""
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text))
+    return " ".join(text.split())
+
+
+def _key(text: str) -> str:
+    return clean_text(text).casefold()
+
+
+def format_example(example: Example) -> str:
+    """Write one example in Rasa's inline form, `[value](entity)` around each entity.
+
+    Plain text that merely looks like an annotation (`[EMAIL](work)`) gets a space after
+    the `]`, so Rasa does not read an entity the data never had.
+    """
+    text = example.text
+    spans = sorted(
+        (s for s in example.entities if 0 <= s.start < s.end <= len(text)), key=lambda s: s.start
+    )
+    out: list[str] = []
+    at = 0
+    for span in spans:
+        if span.start < at:  # overlapping spans cannot be written inline; keep the first
+            continue
+        out.append(_ANNOTATION_LOOKALIKE.sub("] ", text[at : span.start]))
+        value = text[span.start : span.end]
+        if span.value != value:
+            spec = json.dumps({"entity": span.entity, "value": span.value}, ensure_ascii=False)
+            out.append(f"[{value}]{spec}")
+        else:
+            out.append(f"[{value}]({span.entity})")
+        at = span.end
+    out.append(_ANNOTATION_LOOKALIKE.sub("] ", text[at:]))
+    return clean_text("".join(out))
+
+
+def render_rasa_nlu(
+    examples: Sequence[Example],
+    *,
+    synonyms: dict[str, str] | None = None,
+    lookups: dict[str, list[str]] | None = None,
+    regexes: dict[str, list[str]] | None = None,
+    comment: str | None = None,
+) -> str:
+    """Render examples (grouped by intent, in first-seen order) as a Rasa 3.1 NLU document."""
+    by_intent: dict[str, list[str]] = {}
+    for example in examples:
+        by_intent.setdefault(example.intent, []).append(format_example(example))
+    lines: list[str] = []
+    if comment:
+        lines += [f"# {line}".rstrip() for line in comment.splitlines()]
+    lines += [f'version: "{RASA_VERSION}"', "", "nlu:"]
+    for intent, texts in by_intent.items():
+        lines += [f"- intent: {intent}", "  examples: |"]
+        lines += [f"    - {text}" for text in texts]
+    by_value: dict[str, list[str]] = {}
+    for variant, canonical in (synonyms or {}).items():
+        by_value.setdefault(canonical, []).append(variant)
+    for canonical, variants in by_value.items():
+        lines += [f"- synonym: {canonical}", "  examples: |"]
+        lines += [f"    - {clean_text(v)}" for v in variants]
+    for name, values in (lookups or {}).items():
+        lines += [f"- lookup: {name}", "  examples: |"]
+        lines += [f"    - {clean_text(v)}" for v in values]
+    for name, patterns in (regexes or {}).items():
+        lines += [f"- regex: {name}", "  examples: |"]
+        lines += [f"    - {p}" for p in patterns]
+    if not by_intent and not by_value and not lookups and not regexes:
+        lines[-1] = "nlu: []"
+    return "\n".join(lines) + "\n"
+
+
+def write_rasa_nlu(path: Path, examples: Sequence[Example], **kwargs: object) -> Path:
+    """Write examples as a Rasa 3.1 NLU file (see `render_rasa_nlu` for the options)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_rasa_nlu(examples, **kwargs), encoding="utf-8")  # type: ignore[arg-type]
+    return path
+
+
+def merge_plan(new: Iterable[Example], existing: Iterable[Example]) -> MergePlan:
+    """Decide which new examples to keep.
+
+    Texts are compared case-insensitively with whitespace collapsed. A new example is
+    a duplicate when the existing data (or an earlier new example) has the same text
+    and intent, and a conflict when it has the same text with another intent.
+    """
+    known: dict[str, str] = {}
+    for example in existing:
+        known.setdefault(_key(example.text), example.intent)
+    plan = MergePlan()
+    for example in new:
+        key = _key(example.text)
+        if not key:
+            continue
+        if key not in known:
+            known[key] = example.intent
+            plan.examples.append(example)
+        elif known[key] == example.intent:
+            plan.duplicates.append(example)
+        else:
+            plan.conflicts.append(
+                Conflict(example.text, example.intent, known[key], f"{example.source}")
+            )
+    return plan
+
+
+def read_existing(training_data: Path, *, exclude: Path | None = None) -> list[Example]:
+    """Every example under `training_data` (train and test), minus one file being replaced."""
+    if not Path(training_data).exists():
+        return []
+    examples = read_nlu(training_data).examples
+    if exclude is None:
+        return examples
+    skip = str(Path(exclude).resolve())
+    return [e for e in examples if str(Path(e.source).resolve()) != skip]
+
+
+@dataclass
+class ImportResult:
+    """The outcome of `import_file`."""
+
+    out: Path
+    plan: MergePlan
+    intents: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def written(self) -> int:
+        """Examples written to `out`."""
+        return len(self.plan.examples)
+
+
+def import_file(
+    source: Path,
+    out: Path | None = None,
+    *,
+    training_data: Path = DEFAULT_TRAINING_DATA,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    overwrite: bool = False,
+    min_examples: int = 1,
+) -> ImportResult:
+    """Import a Rasa `nlu.yml`, CSV/TSV or JSONL file into the training data.
+
+    The examples are de-duplicated against the existing data, conflicts are left out,
+    and the written file is checked with `nlu.validate`; a file that fails validation
+    is removed again so the training data stays trainable.
+
+    Args:
+        source: The file to import.
+        out: Where to write (default `training_data/nlu/imported_<name>.yml`).
+        training_data: The project's data folder, for duplicates and conflicts.
+        text_column: CSV/JSONL text column when it is not auto-detected.
+        label_column: CSV/JSONL intent column when it is not auto-detected.
+        overwrite: Replace `out` if it exists.
+        min_examples: Fewest examples an intent of the new file may have (validation).
+
+    Returns:
+        What was written and what was left out.
+
+    Raises:
+        DataImportError: `out` exists and `overwrite` is False, or `source` is inside `out`.
+        ImportValidationError: The written file does not validate.
+        nlu.data.DataNotFoundError, nlu.data.DataFormatError: `source` cannot be read.
+    """
+    source = Path(source)
+    data: NluData = read_nlu(source, text_column=text_column, label_column=label_column)
+    target = Path(out) if out else DEFAULT_IMPORT_DIR / f"imported_{_slug(source.stem)}.yml"
+    if target.suffix.lower() not in (".yml", ".yaml"):
+        raise DataImportError(
+            f"expected the output to be a .yml file, found {target}; pass --out NAME.yml"
+        )
+    if target.exists() and not overwrite:
+        raise DataImportError(
+            f"expected a new output file, but {target} exists; pass --overwrite to replace "
+            "it or --out to write somewhere else"
+        )
+    if target.resolve() == source.resolve():
+        raise DataImportError(f"expected --out to differ from the input file, found {target} twice")
+    existing = read_existing(training_data, exclude=target)
+    plan = merge_plan(data.examples, existing)
+    write_rasa_nlu(
+        target,
+        plan.examples,
+        synonyms=data.synonyms,
+        lookups=data.lookups,
+        regexes=data.regexes,
+        comment=f"Imported from {source.name} by `shopintent data import`.",
+    )
+    warnings = _validate_or_remove(target, Path(training_data), min_examples)
+    return ImportResult(
+        out=target,
+        plan=plan,
+        intents=sorted({e.intent for e in plan.examples}),
+        warnings=warnings,
+    )
+
+
+def _validate_or_remove(path: Path, training_data: Path, min_examples: int) -> list[str]:
+    """Validate the data with the new file in place; remove the file if it brought errors.
+
+    Returns:
+        The validator's warnings about the new file (formatted), for the caller to show.
+    """
+    from nlu.validate import format_issue, validate_path
+
+    inside = training_data.exists() and path.resolve().is_relative_to(training_data.resolve())
+    report = validate_path(training_data if inside else path, min_examples=min_examples)
+    mine = [i for i in report.issues if Path(i.file).resolve() == path.resolve()]
+    errors = [format_issue(i) for i in mine if i.severity == "error"]
+    if errors:
+        path.unlink(missing_ok=True)
+        shown = "; ".join(errors[:5]) + (f"; ... {len(errors) - 5} more" if len(errors) > 5 else "")
+        raise ImportValidationError(
+            f"expected the imported data to validate, but {path} had {len(errors)} error(s): "
+            f"{shown}. The file was not kept; fix the input (or pass --min-examples) and "
+            "import it again."
+        )
+    return [format_issue(i) for i in mine if i.severity == "warning"]
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "data"

@@ -1,0 +1,346 @@
+"""`shopintent models ...`, `shopintent retrain` and `shopintent data import`.
+
+Heavy imports (torch, transformers) happen inside the handlers, so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+DEFAULT_REGISTRY = Path("models")
+DEFAULT_DATA = "training_data/nlu"
+
+
+def _add_registry_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        default=DEFAULT_REGISTRY,
+        metavar="DIR",
+        help="model registry folder (default: %(default)s)",
+    )
+
+
+def register(sub: Any) -> None:
+    """Add `models`, `retrain` and `data import` to the `shopintent` subparsers.
+
+    Must run after `nlu.data_commands.register`, which creates the `data` group.
+    """
+    _register_models(sub)
+    _register_retrain(sub)
+    _register_import(sub)
+
+
+def _register_models(sub: Any) -> None:
+    models = sub.add_parser(
+        "models",
+        help="list, inspect, promote and roll back model versions",
+        description=(
+            "The model registry: one folder per version under models/versions/ and "
+            "models/registry.json pointing at the version that serves. A running bot "
+            "switches to a newly promoted version within seconds, without a restart."
+        ),
+    )
+    models.set_defaults(group_parser=models)
+    commands = models.add_subparsers(dest="models_command", metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="list the versions, newest last")
+    _add_registry_option(listing)
+    listing.set_defaults(func=run_list)
+
+    show = commands.add_parser("show", help="show one version's details and metrics")
+    show.add_argument("version", metavar="VERSION")
+    _add_registry_option(show)
+    show.set_defaults(func=run_show)
+
+    promote = commands.add_parser(
+        "promote", help="make VERSION the serving model (no gate: you decide)"
+    )
+    promote.add_argument("version", metavar="VERSION")
+    _add_registry_option(promote)
+    promote.set_defaults(func=run_promote)
+
+    rollback = commands.add_parser("rollback", help="serve the previously promoted version again")
+    _add_registry_option(rollback)
+    rollback.set_defaults(func=run_rollback)
+
+    add = commands.add_parser(
+        "register",
+        help="copy a trained model folder into the registry",
+        description="Copy a model folder (from `shopintent train`) into the registry as a "
+        "candidate; pass --promote to serve it at once.",
+    )
+    add.add_argument("folder", type=Path, metavar="DIR")
+    add.add_argument("--promote", action="store_true", help="also make it the serving model")
+    _add_registry_option(add)
+    add.set_defaults(func=run_register)
+
+
+def _register_retrain(sub: Any) -> None:
+    p = sub.add_parser(
+        "retrain",
+        help="train on the data plus reviewed turns; promote only if the gate allows",
+        description=(
+            "Train a candidate on the training data plus the annotated turns "
+            "(`shopintent review export`), score it and the serving model on the fixed "
+            "test split and on the annotated turns, print both side by side, and promote "
+            "the candidate only when the test metric fell by at most --max-test-drop and "
+            "the annotated metric did not fall (or rose by --min-annotated-gain). "
+            "Otherwise the old model keeps serving. Exit code 0 when promoted, 1 when refused."
+        ),
+    )
+    p.add_argument(
+        "--data",
+        nargs="+",
+        default=[DEFAULT_DATA],
+        metavar="PATH",
+        help="base training data (default: %(default)s)",
+    )
+    p.add_argument(
+        "--annotations",
+        nargs="*",
+        type=Path,
+        default=[Path("training_data/annotated.yml")],
+        metavar="FILE",
+        help="reviewed turns to add (default: %(default)s; missing files are skipped)",
+    )
+    p.add_argument(
+        "--test-data",
+        type=Path,
+        default=Path("training_data/test"),
+        metavar="PATH",
+        help="fixed test split (default: %(default)s)",
+    )
+    _add_registry_option(p)
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        default=Path("models/default"),
+        metavar="DIR",
+        help="model serving while the registry is empty (default: %(default)s)",
+    )
+    p.add_argument(
+        "--max-test-drop",
+        type=float,
+        default=0.01,
+        metavar="X",
+        help="largest allowed fall of the test macro-F1 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--min-annotated-gain",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="least required rise of the annotated-turns accuracy (default: %(default)s)",
+    )
+    p.add_argument(
+        "--no-promote",
+        dest="promote",
+        action="store_false",
+        help="score and register the candidate, but never promote it",
+    )
+    p.add_argument("--config", type=Path, metavar="JSON", help="training settings file")
+    p.add_argument("--epochs", type=float, help="training epochs")
+    p.add_argument("--max-steps", type=int, help="stop after N steps")
+    p.add_argument("--num-hidden-layers", type=int, help="keep only the first N encoder layers")
+    p.add_argument("--seed", type=int, help="random seed")
+    p.add_argument("--base-model", help="base encoder folder or hub id")
+    p.add_argument("--num-threads", type=int, help="CPU threads for torch")
+    p.set_defaults(func=run_retrain)
+
+
+def _register_import(sub: Any) -> None:
+    data_group = sub.choices.get("data") if hasattr(sub, "choices") else None
+    if data_group is None:  # the data group is missing: offer `data import` on its own
+        data_group = sub.add_parser("data", help="training data commands")
+        data_group.set_defaults(group_parser=data_group)
+    commands = next(
+        (a for a in data_group._actions if isinstance(a, argparse._SubParsersAction)), None
+    )
+    if commands is None:
+        commands = data_group.add_subparsers(dest="data_command", metavar="COMMAND")
+    p = commands.add_parser(
+        "import",
+        help="import another project's Rasa nlu.yml or a CSV into training_data",
+        description=(
+            "Import a Rasa NLU YAML, CSV/TSV or JSONL file into the training data as Rasa "
+            "3.1 YAML. Examples already in the data are dropped; texts the data labels "
+            "with another intent are left out and listed; the result is validated and "
+            "removed again if it has errors."
+        ),
+    )
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="where to write (default: training_data/nlu/imported_<name>.yml)",
+    )
+    p.add_argument(
+        "--training-data",
+        type=Path,
+        default=Path("training_data"),
+        metavar="DIR",
+        help="the project's data folder, checked for duplicates (default: %(default)s)",
+    )
+    p.add_argument("--text-column", metavar="NAME", help="CSV column / JSONL key of the text")
+    p.add_argument("--label-column", metavar="NAME", help="CSV column / JSONL key of the intent")
+    p.add_argument(
+        "--min-examples",
+        type=int,
+        default=1,
+        metavar="N",
+        help="fewest examples per imported intent (default: %(default)s)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=run_import)
+
+
+# -- handlers ------------------------------------------------------------------------
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from nlu.registry import Registry
+
+    registry = Registry(args.registry)
+    state = registry.load()
+    if not state.versions:
+        print(f"no model versions in {registry.root}; run `shopintent retrain`")
+        return 0
+    rows = [("", "VERSION", "STATUS", "SOURCE", "TEST MACRO-F1", "CREATED")]
+    for entry in sorted(state.versions.values(), key=lambda v: v.version):
+        f1 = entry.metrics.get("test_macro_f1")
+        rows.append(
+            (
+                "*" if entry.version == state.current else "",
+                entry.version,
+                entry.status,
+                entry.source,
+                f"{f1:.4f}" if f1 is not None else "-",
+                entry.created_at,
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from nlu.artifact import ArtifactMeta
+    from nlu.registry import Registry
+
+    registry = Registry(args.registry)
+    entry = registry.get(args.version)
+    info: dict[str, Any] = asdict(entry)
+    info["serving"] = registry.load().current == entry.version
+    folder = registry.root / entry.path
+    try:
+        meta = ArtifactMeta.load(folder)
+        info["artifact"] = {
+            "base_model": meta.base_model,
+            "labels": len(meta.labels),
+            "decision": asdict(meta.decision),
+            "validation": meta.validation,
+            "train_seconds": meta.train_seconds,
+        }
+    except Exception as exc:  # show what is known even when the folder is damaged
+        info["artifact_error"] = str(exc)
+    print(json.dumps(info, indent=2, ensure_ascii=False))
+    return 0
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    from nlu.registry import Registry
+
+    entry = Registry(args.registry).promote(args.version)
+    print(f"promoted {entry.version}; running bots switch to it within seconds")
+    return 0
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    from nlu.registry import Registry
+
+    entry = Registry(args.registry).rollback()
+    print(f"rolled back: {entry.version} serves again")
+    return 0
+
+
+def run_register(args: argparse.Namespace) -> int:
+    from nlu.registry import Registry
+
+    registry = Registry(args.registry)
+    entry = registry.register(args.folder, source="register")
+    print(f"registered {args.folder} as {entry.version}")
+    if args.promote:
+        registry.promote(entry.version)
+        print(f"promoted {entry.version}")
+    return 0
+
+
+def run_retrain(args: argparse.Namespace) -> int:
+    from nlu.config import TrainConfig
+    from nlu.retrain import GateConfig, RetrainConfig, retrain, verdict_text
+
+    overrides = {
+        "data": args.data,
+        "epochs": args.epochs,
+        "max_steps": args.max_steps,
+        "num_hidden_layers": args.num_hidden_layers,
+        "seed": args.seed,
+        "base_model": args.base_model,
+        "num_threads": args.num_threads,
+    }
+    if args.config:
+        train_config = TrainConfig.from_json(args.config, **overrides)
+    else:
+        train_config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+    config = RetrainConfig(
+        train=train_config,
+        annotations=list(args.annotations),
+        test_data=args.test_data,
+        registry=args.registry,
+        baseline=args.baseline,
+        gate=GateConfig(
+            max_test_drop=args.max_test_drop, min_annotated_gain=args.min_annotated_gain
+        ),
+        promote=args.promote,
+    )
+    result = retrain(config)
+    print()
+    print(result.table)
+    print()
+    print(verdict_text(result))
+    return 0 if result.decision.promote else 1
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from nlu.importer import import_file
+
+    result = import_file(
+        args.file,
+        args.out,
+        training_data=args.training_data,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        overwrite=args.overwrite,
+        min_examples=args.min_examples,
+    )
+    plan = result.plan
+    print(
+        f"wrote {result.written} examples of {len(result.intents)} intents to {result.out} "
+        f"({len(plan.duplicates)} duplicates dropped, {len(plan.conflicts)} conflicts left out)"
+    )
+    for conflict in plan.conflicts:
+        print(
+            f"  conflict: {conflict.text!r} is {conflict.intent!r} in {args.file.name} but "
+            f"{conflict.existing_intent!r} in the training data"
+        )
+    for warning in result.warnings:
+        print(f"  {warning}")
+    return 0
