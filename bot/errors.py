@@ -1,5 +1,74 @@
-"""Errors raised by the `bot` package. The CLI prints them without a traceback."""
+"""Errors raised by the `bot` package. The CLI prints them without a traceback.
+
+Each kind of failure has its own class; `bot.app` maps them to HTTP status codes
+in one place, so the webhook answers a clear 4xx instead of a 500.
+"""
+
+from __future__ import annotations
 
 
 class BotError(Exception):
     """Base class of every error the `bot` package raises on bad input or state."""
+
+    status_code: int = 500
+    code: str = "bot_error"
+
+
+class DomainError(BotError):
+    """The domain or policy file is missing, unreadable or inconsistent."""
+
+    code = "invalid_domain"
+
+
+class ModelNotFoundError(BotError):
+    """The configured model directory does not hold a trained model."""
+
+    code = "model_not_found"
+
+
+class InvalidRequestError(BotError):
+    """The request body is not the JSON object the REST channel expects."""
+
+    status_code = 400
+    code = "invalid_request"
+
+
+class InvalidMessageError(BotError):
+    """A field of the message is empty, too long or holds characters we refuse."""
+
+    status_code = 422
+    code = "invalid_message"
+
+
+class PayloadTooLargeError(BotError):
+    """The request body is bigger than `SHOPINTENT_MAX_BODY_BYTES`."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnauthorizedError(BotError):
+    """The webhook token is configured and the request did not carry it."""
+
+    status_code = 401
+    code = "unauthorized"
+
+
+class ActionServerError(BotError):
+    """The action server could not be reached, timed out or failed."""
+
+    status_code = 502
+    code = "action_server_error"
+
+
+class ActionRejectedError(ActionServerError):
+    """The action server answered 400/404: it rejected or does not know the action."""
+
+    code = "action_rejected"
+
+
+class StoreError(BotError):
+    """The tracker/transcript database failed or a conversation lock timed out."""
+
+    status_code = 503
+    code = "store_error"

@@ -1,0 +1,112 @@
+"""Calls custom actions on a rasa-sdk action server over HTTP (Rasa's protocol)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from bot.errors import ActionRejectedError, ActionServerError
+from bot.types import ActionResult
+
+RASA_VERSION = "3.6.21"
+
+
+class ActionClient:
+    """An HTTP client for one action server.
+
+    Args:
+        endpoint: The action server's webhook URL, e.g. `http://127.0.0.1:5055/webhook`.
+        timeout_s: Seconds before a call counts as failed.
+
+    >>> client = ActionClient("http://127.0.0.1:5055/webhook", timeout_s=5)
+    """
+
+    def __init__(self, endpoint: str, timeout_s: float) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.base_url = self.endpoint.removesuffix("/webhook")
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    async def run(
+        self, action_name: str, tracker: dict[str, Any], domain: dict[str, Any]
+    ) -> ActionResult:
+        """Run one action and return the events and responses it produced.
+
+        Args:
+            action_name: The action to run, e.g. `action_order_status`.
+            tracker: The conversation in Rasa's tracker shape (`Tracker.to_rasa`).
+            domain: The domain in Rasa's shape (`Domain.as_action_server_domain`).
+
+        Returns:
+            The action's events and responses.
+
+        Raises:
+            ActionRejectedError: The server does not know the action (404) or
+                rejected it (400).
+            ActionServerError: The server is unreachable, timed out, failed (5xx)
+                or answered something that is not the protocol's JSON.
+        """
+        body = {
+            "next_action": action_name,
+            "sender_id": tracker["sender_id"],
+            "version": RASA_VERSION,
+            "tracker": tracker,
+            "domain": domain,
+        }
+        try:
+            response = await self._client.post(self.endpoint, json=body)
+        except httpx.TimeoutException as exc:
+            raise ActionServerError(
+                f"the action server at {self.endpoint} did not answer {action_name!r} in time; "
+                "check that it is running and not overloaded, or raise SHOPINTENT_ACTION_TIMEOUT_S"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ActionServerError(
+                f"could not reach the action server at {self.endpoint} ({exc.__class__.__name__}); "
+                "start it with `shopintent actions` or fix SHOPINTENT_ACTION_ENDPOINT"
+            ) from exc
+        if response.status_code in (400, 404):
+            raise ActionRejectedError(
+                f"the action server answered {response.status_code} for {action_name!r}: "
+                f"{response.text[:300]}; check that the action exists and accepts this tracker"
+            )
+        if response.status_code != 200:
+            raise ActionServerError(
+                f"the action server failed on {action_name!r} with HTTP {response.status_code}: "
+                f"{response.text[:300]}"
+            )
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise ActionServerError(
+                f"expected JSON from the action server for {action_name!r}, found {response.text[:100]!r}"
+            ) from exc
+        if not isinstance(payload, dict):
+            raise ActionServerError(
+                f"expected a JSON object with events and responses, found {type(payload).__name__}"
+            )
+        events = payload.get("events") or []
+        responses = payload.get("responses") or []
+        if not isinstance(events, list) or not isinstance(responses, list):
+            raise ActionServerError(
+                f"expected `events` and `responses` lists from {action_name!r}, found {payload!r:.200}"
+            )
+        return ActionResult(
+            events=[e for e in events if isinstance(e, dict)],
+            responses=[r for r in responses if isinstance(r, dict)],
+        )
+
+    async def healthy(self) -> bool:
+        """Tell whether the action server answers `GET /health`."""
+        try:
+            response = await self._client.get(f"{self.base_url}/health")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200

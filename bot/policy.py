@@ -1,0 +1,375 @@
+"""The dialogue policy: what the bot says and does for one parsed message.
+
+It follows `policy.yml`: each intent is answered with a domain response, a custom
+action, or a form that first collects slots (e.g. the order number) and then
+runs its action. Rejected or off-topic messages get "did you mean" buttons;
+repeated fallbacks, or asking for a person, hand over to the support team.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.domain import FALLBACK_INTENT, Domain
+from bot.errors import ActionServerError
+from bot.tracker import Tracker
+from bot.types import ActionResult, BotMessage, Button, Entity, ParseResult
+
+logger = logging.getLogger(__name__)
+
+RESTART_COMMAND = "/restart"
+MAX_FOLLOWUPS = 3
+_DIRECT_INTENT = re.compile(r"^/([A-Za-z_][\w\-]*)\s*(\{.*\})?\s*$", re.DOTALL)
+_TEMPLATE_VAR = re.compile(r"\{(\w+)\}")
+
+
+class ActionRunner(Protocol):
+    """Anything that runs a custom action (the HTTP `ActionClient` in production)."""
+
+    async def run(
+        self, action_name: str, tracker: dict[str, Any], domain: dict[str, Any]
+    ) -> ActionResult: ...
+
+
+@dataclass
+class TurnOutcome:
+    """What one turn produced.
+
+    Attributes:
+        replies: The bot's messages, in order.
+        actions: The responses and actions the policy chose, in order.
+        error: Why an action failed, when one did (the shopper got an apology).
+    """
+
+    replies: list[BotMessage] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def parse_direct_intent(text: str) -> ParseResult | None:
+    """Read a Rasa-style direct intent such as `/track_order{"order_id": "1042"}`.
+
+    Args:
+        text: The message.
+
+    Returns:
+        A parse result with confidence 1.0, or None when the text is not a direct intent.
+    """
+    match = _DIRECT_INTENT.match(text.strip())
+    if match is None:
+        return None
+    entities: list[Entity] = []
+    if match.group(2):
+        try:
+            values = json.loads(match.group(2))
+        except ValueError:
+            values = {}
+        if isinstance(values, dict):
+            entities = [
+                Entity(entity=str(k), value=v, start=0, end=len(text), extractor="direct_intent")
+                for k, v in values.items()
+                if isinstance(v, str | int | float)
+            ]
+    name = match.group(1)
+    return ParseResult(
+        text=text,
+        intent={"name": name, "confidence": 1.0},
+        intent_ranking=[{"name": name, "confidence": 1.0}],
+        entities=entities,
+    )
+
+
+class DialoguePolicy:
+    """Decides and carries out the bot's answer to one message.
+
+    Args:
+        domain: The loaded domain and policy rules.
+        actions: Runs custom actions (the action server client).
+        handoff_after: Fallbacks in a row before the bot hands over.
+        keep_events: Events kept in the tracker.
+    """
+
+    def __init__(
+        self, domain: Domain, actions: ActionRunner, handoff_after: int = 2, keep_events: int = 60
+    ) -> None:
+        self.domain = domain
+        self.actions = actions
+        self.handoff_after = handoff_after
+        self.keep = keep_events
+        self._server_domain = domain.as_action_server_domain()
+
+    async def handle(self, tracker: Tracker, parse: ParseResult) -> TurnOutcome:
+        """Answer one parsed message and update the tracker.
+
+        Args:
+            tracker: The conversation; updated in place.
+            parse: The message's parse result (redacted text).
+
+        Returns:
+            The replies and the actions taken. Action failures are answered with an
+            apology and reported in `error`; they are never raised.
+        """
+        out = TurnOutcome()
+        tracker.turns += 1
+        tracker.add_user(parse, self.keep)
+        intent = parse["intent"]["name"]
+        self._slots_from_entities(tracker, parse)
+
+        if tracker.active_form is not None and await self._continue_active_form(
+            tracker, parse, out
+        ):
+            return out
+
+        if self._is_fallback(intent):
+            tracker.fallback_streak += 1
+            if tracker.fallback_streak >= self.handoff_after:
+                tracker.fallback_streak = 0
+                await self._run_action(tracker, self.domain.fallback.handoff_action, out)
+            else:
+                self._did_you_mean(tracker, parse, out)
+            return out
+        tracker.fallback_streak = 0
+
+        rule = self.domain.rules[intent]
+        if rule.form is not None and rule.action is not None:
+            tracker.active_form = rule.form
+            tracker.pending_action = rule.action
+            tracker.form_intent = intent
+            self._slots_from_text(tracker, parse["text"], self.domain.forms[rule.form])
+            tracker.add_event({"event": "active_loop", "name": rule.form}, self.keep)
+            await self._advance_form(tracker, out)
+            return out
+        if rule.response is not None:
+            self._utter(tracker, rule.response, out)
+        if rule.action is not None:
+            await self._run_action(tracker, rule.action, out)
+        return out
+
+    def restart(self, tracker: Tracker) -> TurnOutcome:
+        """Forget the conversation (`/restart`) and say the restart response."""
+        fresh = Tracker.new(tracker.sender_id, self.domain.slots)
+        fresh.turns = tracker.turns + 1
+        tracker.__dict__.update(fresh.__dict__)
+        tracker.add_event({"event": "restart"}, self.keep)
+        out = TurnOutcome()
+        self._utter(tracker, self.domain.restart_response, out)
+        return out
+
+    # -- forms ---------------------------------------------------------------
+
+    async def _continue_active_form(
+        self, tracker: Tracker, parse: ParseResult, out: TurnOutcome
+    ) -> bool:
+        """Handle a message that arrives while a form waits for a slot.
+
+        Returns:
+            True when the turn is done; False when the shopper changed topic and
+            the message should be handled as a new request.
+        """
+        slot = tracker.requested_slot
+        intent = parse["intent"]["name"]
+        prompt = self.domain.slot_prompts.get(slot) if slot else None
+        if slot is None or prompt is None:
+            self._end_form(tracker)
+            return False
+        if tracker.slots.get(slot) is None:
+            bare = prompt.pattern.fullmatch(parse["text"].strip())
+            changes_topic = (
+                intent != tracker.form_intent
+                and intent in self.domain.rules
+                and intent not in self.domain.form_stay_intents
+                and intent != "deny"
+                and not self._is_fallback(intent)
+            )
+            if bare is not None:
+                self._fill(tracker, slot, bare.group(1))
+            elif not changes_topic:
+                self._slots_from_text(tracker, parse["text"], [slot])
+            if tracker.slots.get(slot) is None:
+                if changes_topic:
+                    self._end_form(tracker)
+                    return False
+                if intent == "deny":
+                    self._end_form(tracker)
+                    self._utter(tracker, "utter_deny", out)
+                    return True
+                self._utter(tracker, prompt.invalid, out)
+                return True
+        tracker.fallback_streak = 0
+        await self._advance_form(tracker, out)
+        return True
+
+    async def _advance_form(self, tracker: Tracker, out: TurnOutcome) -> None:
+        """Ask for the next empty slot of the active form, or run its action."""
+        if tracker.active_form is None:
+            return
+        for slot in self.domain.forms[tracker.active_form]:
+            if tracker.slots.get(slot) is None:
+                tracker.requested_slot = slot
+                self._utter(tracker, self.domain.slot_prompts[slot].ask, out)
+                return
+        action = tracker.pending_action
+        self._end_form(tracker)
+        if action is not None:
+            await self._run_action(tracker, action, out)
+
+    def _end_form(self, tracker: Tracker) -> None:
+        if tracker.active_form is not None:
+            tracker.add_event({"event": "active_loop", "name": None}, self.keep)
+        tracker.active_form = None
+        tracker.requested_slot = None
+        tracker.pending_action = None
+        tracker.form_intent = None
+
+    def _fill(self, tracker: Tracker, slot: str, value: Any) -> bool:
+        prompt = self.domain.slot_prompts.get(slot)
+        text = str(value).strip().lstrip("#")
+        if prompt is not None and not prompt.valid.fullmatch(text):
+            return False
+        tracker.set_slot(slot, text, self.keep)
+        return True
+
+    def _slots_from_entities(self, tracker: Tracker, parse: ParseResult) -> None:
+        for entity in parse["entities"]:
+            name = entity.get("entity")
+            if name in self.domain.slots and entity.get("value") is not None:
+                self._fill(tracker, str(name), entity["value"])
+
+    def _slots_from_text(self, tracker: Tracker, text: str, slots: list[str]) -> None:
+        """Pick slot values the NLU did not tag out of the text ("order 1042")."""
+        for slot in slots:
+            prompt = self.domain.slot_prompts.get(slot)
+            if prompt is None or tracker.slots.get(slot) is not None:
+                continue
+            for match in prompt.pattern.finditer(text):
+                if any(ch.isdigit() for ch in match.group(1)) and self._fill(
+                    tracker, slot, match.group(1)
+                ):
+                    break
+
+    # -- fallback ------------------------------------------------------------
+
+    def _is_fallback(self, intent: str) -> bool:
+        return (
+            intent == FALLBACK_INTENT
+            or intent in self.domain.fallback.treat_as_fallback
+            or intent not in self.domain.rules
+        )
+
+    def _did_you_mean(self, tracker: Tracker, parse: ParseResult, out: TurnOutcome) -> None:
+        skip = self.domain.fallback.never_suggest
+        names: list[str] = []
+        for candidate in parse["intent_ranking"]:
+            name = candidate["name"]
+            if name in self.domain.rules and name not in skip and name not in names:
+                names.append(name)
+            if len(names) == self.domain.fallback.suggestions:
+                break
+        buttons = [Button(title=self.domain.title(n), payload=f"/{n}") for n in names]
+        buttons.append(
+            Button(title=self.domain.title("contact_human_agent"), payload="/contact_human_agent")
+        )
+        self._utter(tracker, self.domain.fallback.response, out, buttons=buttons)
+
+    # -- saying and doing ----------------------------------------------------
+
+    def _utter(
+        self,
+        tracker: Tracker,
+        response: str,
+        out: TurnOutcome,
+        buttons: list[Button] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        variants = self.domain.responses[response]
+        # Rotate through variants by turn: varied but reproducible.
+        variant = dict(variants[tracker.turns % len(variants)])
+        if buttons:
+            variant["buttons"] = [*variant.get("buttons", []), *buttons]
+        out.actions.append(response)
+        tracker.add_action(response, self.keep)
+        self._say(tracker, variant, out, values)
+
+    def _say(
+        self,
+        tracker: Tracker,
+        content: dict[str, Any],
+        out: TurnOutcome,
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        message = BotMessage(recipient_id=tracker.sender_id)
+        fill = {**tracker.slots, **(values or {})}
+        if content.get("text"):
+            message["text"] = _fill_template(str(content["text"]), fill)
+        if content.get("image"):
+            message["image"] = str(content["image"])
+        buttons = content.get("buttons") or []
+        if buttons:
+            message["buttons"] = [
+                Button(
+                    title=_fill_template(str(b.get("title", "")), fill),
+                    payload=str(b.get("payload", "")),
+                )
+                for b in buttons
+                if isinstance(b, dict)
+            ]
+        if content.get("attachment"):
+            message["attachment"] = content["attachment"]
+        custom = content.get("custom") or {}
+        if content.get("elements") and "elements" not in custom:
+            custom = {**custom, "elements": content["elements"]}
+        if custom:
+            message["custom"] = custom
+        if len(message) > 1:
+            out.replies.append(message)
+            tracker.add_bot(message, self.keep)
+
+    async def _run_action(
+        self, tracker: Tracker, action: str, out: TurnOutcome, depth: int = 0
+    ) -> None:
+        out.actions.append(action)
+        try:
+            result = await self.actions.run(action, tracker.to_rasa(), self._server_domain)
+        except ActionServerError as exc:
+            logger.warning("action %s failed for %s: %s", action, tracker.sender_id, exc)
+            out.error = str(exc)
+            tracker.add_action(action, self.keep)
+            self._utter(tracker, self.domain.action_failed_response, out)
+            return
+        tracker.add_action(action, self.keep)
+        followup: str | None = None
+        for event in result["events"]:
+            kind = event.get("event")
+            if kind == "slot" and isinstance(event.get("name"), str):
+                tracker.set_slot(event["name"], event.get("value"), self.keep)
+            elif kind == "reset_slots":
+                for name in list(tracker.slots):
+                    tracker.slots[name] = self.domain.slots.get(name)
+            elif kind == "followup" and isinstance(event.get("name"), str):
+                followup = event["name"]
+            elif kind == "active_loop" and event.get("name") is None:
+                self._end_form(tracker)
+        for response in result["responses"]:
+            template = response.get("response") or response.get("template")
+            if isinstance(template, str) and template in self.domain.responses:
+                extra = {k: v for k, v in response.items() if v not in (None, [], {}, "")}
+                self._utter(tracker, template, out, values=extra)
+            else:
+                self._say(tracker, response, out)
+        if followup is not None and depth < MAX_FOLLOWUPS:
+            if followup in self.domain.responses:
+                self._utter(tracker, followup, out)
+            elif followup in self.domain.actions:
+                await self._run_action(tracker, followup, out, depth + 1)
+
+
+def _fill_template(text: str, values: dict[str, Any]) -> str:
+    def sub(match: re.Match[str]) -> str:
+        value = values.get(match.group(1))
+        return match.group(0) if value is None else str(value)
+
+    return _TEMPLATE_VAR.sub(sub, text)

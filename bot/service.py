@@ -1,0 +1,128 @@
+"""One message in, the bot's replies out: redact, classify, lock, decide, store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+
+from bot.classifier import BatchingClassifier
+from bot.domain import FALLBACK_INTENT, Domain
+from bot.policy import RESTART_COMMAND, DialoguePolicy, TurnOutcome, parse_direct_intent
+from bot.redact import redact
+from bot.store import TranscriptStore, TurnRecord
+from bot.tracker import Tracker
+from bot.types import BotMessage, ParseResult
+
+logger = logging.getLogger(__name__)
+
+
+class ChatService:
+    """Handles shopper messages; shared by all requests of one bot process.
+
+    Args:
+        domain: The loaded domain and policy.
+        policy: The dialogue policy (holds the action client).
+        classifier: The batching wrapper around the NLU model.
+        store: The tracker and transcript store.
+    """
+
+    def __init__(
+        self,
+        domain: Domain,
+        policy: DialoguePolicy,
+        classifier: BatchingClassifier,
+        store: TranscriptStore,
+    ) -> None:
+        self.domain = domain
+        self.policy = policy
+        self.classifier = classifier
+        self.store = store
+        # One asyncio lock per live conversation; dropped when no request holds it.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock_for(self, sender_id: str) -> asyncio.Lock:
+        lock = self._locks.get(sender_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[sender_id] = lock
+        return lock
+
+    async def _classify(self, text: str) -> tuple[ParseResult, str | None]:
+        try:
+            return await self.classifier.parse(text), None
+        except Exception as exc:
+            logger.exception("classifying a message failed")
+            fallback = ParseResult(
+                text=text,
+                intent={"name": FALLBACK_INTENT, "confidence": 0.0},
+                intent_ranking=[],
+                entities=[],
+            )
+            return fallback, f"classifier failed: {exc!r}"
+
+    async def handle(self, sender_id: str, message: str) -> list[BotMessage]:
+        """Answer one message and store the turn.
+
+        Personal data is redacted before the text is classified, stored or sent to
+        the action server. Messages of one conversation are handled one at a time,
+        in order, also across worker processes (a lock in the database).
+
+        Args:
+            sender_id: The conversation id (already validated).
+            message: The shopper's text (already validated).
+
+        Returns:
+            The bot's messages for the REST channel.
+
+        Raises:
+            StoreError: The database failed or the conversation stayed locked too long.
+        """
+        started = time.perf_counter()
+        text = redact(message)
+        restart = text.strip() == RESTART_COMMAND
+        parse = parse_direct_intent(text)
+        error: str | None = None
+        direct = parse is not None  # `/intent` messages skip the model
+        if parse is None:
+            parse, error = await self._classify(text)
+
+        lock = self._lock_for(sender_id)
+        async with lock:
+            held = await asyncio.to_thread(self.store.acquire, sender_id)
+            try:
+                tracker = (
+                    Tracker.from_state(held.state)
+                    if held.state
+                    else Tracker.new(sender_id, self.domain.slots)
+                )
+                try:
+                    if restart:
+                        outcome = self.policy.restart(tracker)
+                    else:
+                        outcome = await self.policy.handle(tracker, parse)
+                except Exception as exc:
+                    # A bug in a response or an odd action answer must not lose the message.
+                    logger.exception("the dialogue failed for %s", sender_id)
+                    outcome = TurnOutcome(error=f"dialogue failed: {exc!r}")
+                    text_variants = self.domain.responses[self.domain.action_failed_response]
+                    outcome.replies.append(
+                        BotMessage(
+                            recipient_id=sender_id, text=str(text_variants[0].get("text", ""))
+                        )
+                    )
+                record = TurnRecord(
+                    text=text,
+                    parse_data=dict(parse),
+                    model_version=None if direct else self.classifier.version,
+                    actions=outcome.actions,
+                    replies=list(outcome.replies),
+                    error=error or outcome.error,
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                )
+                await asyncio.to_thread(self.store.save, held, tracker.to_state(), record)
+            except BaseException:
+                await asyncio.to_thread(self.store.release, held)
+                raise
+        return outcome.replies

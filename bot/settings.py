@@ -1,0 +1,82 @@
+"""Settings of the bot, read from the environment (prefix `SHOPINTENT_`) or `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///shopintent.db"
+
+
+class BotSettings(BaseSettings):
+    """Everything the bot can be configured with; `.env.example` lists each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPINTENT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    model_dir: Path = Field(
+        default=Path("models/default"), description="trained model artifact folder"
+    )
+    domain_path: Path = Field(
+        default=Path("training_data/domain.yml"), description="Rasa domain file"
+    )
+    policy_path: Path = Field(
+        default=Path("training_data/policy.yml"), description="intent -> response/action/form rules"
+    )
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL, description="SQLAlchemy URL, shared with actions"
+    )
+    action_endpoint: str = Field(
+        default="http://127.0.0.1:5055/webhook", description="rasa-sdk action server webhook URL"
+    )
+    action_timeout_s: float = Field(
+        default=5.0, gt=0, description="seconds before an action call fails"
+    )
+    webhook_token: str | None = Field(
+        default=None, description="shared secret; unset means no auth"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:5005", "http://127.0.0.1:5005"],
+        description="origins allowed to call the webhook from a browser (comma separated)",
+    )
+    max_body_bytes: int = Field(default=16_384, gt=0, description="largest accepted request body")
+    max_message_chars: int = Field(default=1_000, gt=0, description="longest accepted message")
+    max_sender_chars: int = Field(default=128, gt=0, description="longest accepted sender id")
+    fallback_handoff_after: int = Field(
+        default=2, ge=1, description="fallbacks in a row before handoff"
+    )
+    lock_timeout_s: float = Field(default=30.0, gt=0, description="wait for a conversation's lock")
+    max_tracker_events: int = Field(default=60, ge=4, description="events kept per conversation")
+    host: str = Field(default="127.0.0.1", description="interface `shopintent serve` binds")
+    port: int = Field(default=5005, ge=1, le=65535, description="port `shopintent serve` binds")
+    demo_page: bool = Field(default=True, description="serve the demo shop page at /")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("webhook_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> BotSettings:
+    """Return the process-wide settings, read once from the environment.
+
+    Returns:
+        The cached `BotSettings`; call `get_settings.cache_clear()` after changing
+        the environment (tests do).
+    """
+    return BotSettings()
