@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -276,3 +278,18 @@ def test_cli_stats_prints_intents_counts_and_entities(capsys: pytest.CaptureFixt
         out[4],
     )
     assert "4 synonyms, 1 lookup tables (2 values), 1 regexes" in out
+
+
+def test_cli_data_commands_do_not_import_torch_or_datasets() -> None:
+    code = (
+        "import sys\n"
+        "from shopintent.cli import main\n"
+        f"main(['data', 'validate', {str(CLEAN)!r}, '--min-examples', '3'])\n"
+        f"main(['data', 'stats', {str(CLEAN)!r}])\n"
+        "heavy = sorted(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "HEAVY []" in result.stdout
