@@ -43,13 +43,34 @@ MIN_INTENTS = 36
 GENERATED_SEARCH_TRAIN_CAP = 170
 
 BITEXT_INTENTS = (
-    "cancel_order change_order change_shipping_address check_cancellation_fee check_invoice "
-    "check_payment_methods check_refund_policy complaint contact_customer_service "
-    "contact_human_agent create_account delete_account delivery_options delivery_period "
-    "edit_account get_invoice get_refund newsletter_subscription payment_issue place_order "
-    "recover_password registration_problems review set_up_shipping_address switch_account "
-    "track_order track_refund"
-).split()
+    "cancel_order",
+    "change_order",
+    "change_shipping_address",
+    "check_cancellation_fee",
+    "check_invoice",
+    "check_payment_methods",
+    "check_refund_policy",
+    "complaint",
+    "contact_customer_service",
+    "contact_human_agent",
+    "create_account",
+    "delete_account",
+    "delivery_options",
+    "delivery_period",
+    "edit_account",
+    "get_invoice",
+    "get_refund",
+    "newsletter_subscription",
+    "payment_issue",
+    "place_order",
+    "recover_password",
+    "registration_problems",
+    "review",
+    "set_up_shipping_address",
+    "switch_account",
+    "track_order",
+    "track_refund",
+)
 
 # CLINC150 intents that overlap what a shop-support bot does (orders, payments, cards,
 # accounts, small talk it answers itself, product facts), so they must not be labelled
@@ -128,9 +149,19 @@ SHOP_WORDS = re.compile(
 )
 
 ENTITY_NAMES = (
-    "order_id invoice_id refund_amount account_type person_name delivery_city "
-    "delivery_country product brand category price email"
-).split()
+    "order_id",
+    "invoice_id",
+    "refund_amount",
+    "account_type",
+    "person_name",
+    "delivery_city",
+    "delivery_country",
+    "product",
+    "brand",
+    "category",
+    "price",
+    "email",
+)
 
 BITEXT_HEADER = """\
 # Derived from the Bitext Customer Support LLM Chatbot Training Dataset
@@ -569,13 +600,7 @@ class Phraser:
     {aspect}. Entity slots become annotated segments; the rest is plain text.
     """
 
-    ENTITY_SLOTS = {
-        "product": "product",
-        "product2": "product",
-        "brand": "brand",
-        "category": "category",
-        "price": "price",
-    }
+    ENTITY_SLOTS = ("product", "product2", "brand", "category", "price")
 
     def __init__(self, products: Sequence[Product], rng: random.Random) -> None:
         self.products = list(products)
@@ -1032,7 +1057,7 @@ def generate_product_examples(
 
 # --------------------------------------------------------------------------- small talk
 
-SMALLTALK: dict[str, dict[str, list[str]]] = {
+SMALLTALK: dict[str, dict[str, str]] = {
     "greet": {
         "core": """hi|hello|hey|hey there|hi there|hello there|good morning|good afternoon|
             good evening|morning|evening|hiya|howdy|yo|heya|hey hey|greetings|hi!|hellooo|
@@ -1216,8 +1241,9 @@ def build_lookups(products: Sequence[Product]) -> tuple[dict[str, list[str]], di
         for alias in p.aliases[1:]:
             owners[alias.lower()].add(p.title)
     synonyms: dict[str, list[str]] = defaultdict(list)
+    all_titles = {p.title.lower() for p in products}
     for alias, titles in sorted(owners.items()):
-        if len(titles) == 1:
+        if len(titles) == 1 and alias not in all_titles:
             (title,) = titles
             if alias != title.lower():
                 synonyms[title].append(alias)
@@ -1248,9 +1274,7 @@ def deduplicate(groups: Sequence[Sequence[Example]], report: BuildReport) -> lis
             elif owner[key] == ex.intent:
                 report.dropped[f"{ex.intent}: duplicate text"] += 1
             else:
-                report.dropped[
-                    f"{ex.intent}: text already under {owner[key]} (kept there)"
-                ] += 1
+                report.dropped[f"{ex.intent}: text already under {owner[key]} (kept there)"] += 1
     return kept
 
 
