@@ -40,8 +40,8 @@ test: install ## Run the test suite (fine-tunes a tiny real model; offline)
 data: install ## Rebuild training_data/ from the copies in training_data/sources/
 	$(PY) scripts/build_training_data.py
 
-run: install ## Main command: validate the data, show what the project can do
-	$(BIN)/shopintent run
+run: install ## Main command: train the default model if missing, seed the shop, start bot + action server
+	$(BIN)/shopintent up
 
 clean: ## Remove caches (keeps .venv and models)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build *.egg-info
