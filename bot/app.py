@@ -72,6 +72,15 @@ def _check_text(value: Any, field: str, max_chars: int, *, allow_newlines: bool)
     return value
 
 
+def get_chat(request: Request) -> ChatService:
+    """The app's chat service (a FastAPI dependency; tests can override it)."""
+    service: ChatService = request.app.state.chat
+    return service
+
+
+Chat = Annotated[ChatService, Depends(get_chat)]
+
+
 def _wire(message: BotMessage) -> dict[str, Any]:
     """Leave out keys with no value, as Rasa's REST channel does."""
     return {k: v for k, v in message.items() if v not in (None, "", [], {})}
@@ -154,10 +163,6 @@ def create_app(
             {"error": "invalid_request", "message": str(exc.errors())[:500]}, status_code=422
         )
 
-    def chat(request: Request) -> ChatService:
-        service: ChatService = request.app.state.chat
-        return service
-
     def authorised(request: Request) -> None:
         if settings.webhook_token is None:
             return
@@ -171,7 +176,6 @@ def create_app(
                 "`?token=<token>` (SHOPINTENT_WEBHOOK_TOKEN on the server)"
             )
 
-    Chat = Annotated[ChatService, Depends(chat)]
     Auth = Depends(authorised)
 
     async def read_body(request: Request) -> bytes:

@@ -1,0 +1,197 @@
+"""Fixtures for the bot's tests: a real rasa-sdk action server, apps on temporary databases."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.app import create_app
+from bot.settings import BotSettings
+from bot.types import ParseResult
+
+REPO = Path(__file__).resolve().parents[2]
+DOMAIN = REPO / "training_data" / "domain.yml"
+POLICY = REPO / "training_data" / "policy.yml"
+
+
+def free_port() -> int:
+    """Return a TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(
+    url: str, timeout_s: float = 60.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Poll `url` until it answers 200, or fail the test with the server's output."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            pytest.fail(f"server for {url} exited with {proc.returncode}:\n{out[-3000:]}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{url} did not answer 200 within {timeout_s:.0f}s")
+
+
+@contextmanager
+def running(cmd: list[str], health_url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    """Run a server process for the duration of the block, then stop it."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(health_url, proc=proc)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def test_action_server() -> Iterator[str]:
+    """A real rasa-sdk action server with the test actions of `shop_actions.py`; yields its webhook URL."""
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "rasa_sdk",
+        "--actions",
+        "tests.bot.shop_actions",
+        "--port",
+        str(port),
+    ]
+    with running(cmd, f"http://127.0.0.1:{port}/health"):
+        yield f"http://127.0.0.1:{port}/webhook"
+
+
+class KeywordClassifier:
+    """A rule-based stand-in for the NLU model in the webhook unit tests.
+
+    It returns real parse results (Rasa's shape) from keyword rules, so the HTTP
+    layer, dialogue and store are tested without fine-tuning a model; the
+    end-to-end tests use the real model (`shop_model`).
+    """
+
+    version = "keywords-1"
+    RULES: tuple[tuple[str, str], ...] = (
+        ("human", "contact_human_agent"),
+        ("person", "contact_human_agent"),
+        ("cancel", "cancel_order"),
+        ("where is my order", "track_order"),
+        ("track", "track_order"),
+        ("return", "check_refund_policy"),
+        ("shoes", "product_search"),
+        ("find", "product_search"),
+        ("pay", "check_payment_methods"),
+        ("hello", "greet"),
+        ("hi", "greet"),
+        ("thanks", "thank_you"),
+        ("no", "deny"),
+    )
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def parse(self, text: str) -> ParseResult:
+        self.seen.append(text)
+        lowered = text.lower()
+        words = set(lowered.replace("?", " ").replace("!", " ").split())
+        for key, intent in self.RULES:
+            if (" " in key and key in lowered) or key in words:
+                ranking = [
+                    {"name": intent, "confidence": 0.9},
+                    {"name": "greet", "confidence": 0.05},
+                ]
+                return ParseResult(
+                    text=text,
+                    intent={"name": intent, "confidence": 0.9},
+                    intent_ranking=ranking,  # type: ignore[typeddict-item]
+                    entities=[],
+                )
+        ranking = [
+            {"name": "out_of_scope", "confidence": 0.4},
+            {"name": "track_order", "confidence": 0.3},
+            {"name": "product_search", "confidence": 0.2},
+        ]
+        return ParseResult(
+            text=text,
+            intent={"name": "nlu_fallback", "confidence": 0.6},
+            intent_ranking=ranking,  # type: ignore[typeddict-item]
+            entities=[],
+        )
+
+
+@pytest.fixture
+def bot_settings(tmp_path: Path, test_action_server: str) -> BotSettings:
+    """Settings for an app on a fresh SQLite file that talks to the test action server."""
+    return BotSettings(
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        action_endpoint=test_action_server,
+        action_timeout_s=1.0,
+        domain_path=DOMAIN,
+        policy_path=POLICY,
+        model_dir=tmp_path / "no-model",
+        webhook_token=None,
+    )
+
+
+AppFactory = Callable[..., AbstractContextManager[TestClient]]
+
+
+@pytest.fixture
+def make_client(bot_settings: BotSettings) -> AppFactory:
+    """Build a `TestClient` (lifespan running) for the app with settings overrides."""
+
+    @contextmanager
+    def make(classifier: Any = None, **overrides: Any) -> Iterator[TestClient]:
+        settings = bot_settings.model_copy(update=overrides)
+        app = create_app(settings, classifier=classifier or KeywordClassifier())
+        with TestClient(app) as client:
+            yield client
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: AppFactory) -> Iterator[TestClient]:
+    """A client for the app with default test settings."""
+    with make_client() as c:
+        yield c
+
+
+def say(client: TestClient, text: str, sender: str = "shopper") -> list[dict[str, Any]]:
+    """Send one message over the REST webhook and return the bot's messages."""
+    response = client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+    assert response.status_code == 200, response.text
+    messages: list[dict[str, Any]] = response.json()
+    return messages
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    """All texts of the bot's messages, joined, for `in` checks."""
+    return " | ".join(str(m.get("text", "")) for m in messages)
