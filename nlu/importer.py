@@ -269,7 +269,13 @@ def _validate_or_remove(path: Path, training_data: Path, min_examples: int) -> l
 
     inside = training_data.exists() and path.resolve().is_relative_to(training_data.resolve())
     report = validate_path(training_data if inside else path, min_examples=min_examples)
-    mine = [i for i in report.issues if Path(i.file).resolve() == path.resolve()]
+    # Line 0 marks data-set-wide checks (e.g. "at least 2 intents"), which say nothing
+    # about a file validated on its own outside the training data.
+    mine = [
+        i
+        for i in report.issues
+        if Path(i.file).resolve() == path.resolve() and (inside or i.line > 0)
+    ]
     errors = [format_issue(i) for i in mine if i.severity == "error"]
     if errors:
         path.unlink(missing_ok=True)
