@@ -107,6 +107,7 @@ CLINC_EXCLUDED = {
     "redeem_rewards": "credit cards: rewards overlap shop loyalty / discounts",
     "rewards_balance": "credit cards: rewards overlap shop loyalty / discounts",
     "credit_score": "credit cards: finance, close to payment questions",
+    "application_status": "credit cards: 'status of my application' reads like track_order",
     "improve_credit_score": "credit cards: finance, close to payment questions",
     # shopping and orders: these are shop intents
     "order": "shopping: 'order X' is place_order / product_search",
@@ -325,6 +326,17 @@ def _locate_bitext_entity(
     return None, "dropped_annotation"
 
 
+# When a text appears in several rows, the row whose span checks out best wins.
+VERDICT_RANK = {
+    "exact": 0,
+    "fixed_leading_zeros": 1,
+    "fixed_case": 1,
+    "fixed_offsets": 2,
+    "no_entity": 3,
+    "dropped_annotation": 4,
+}
+
+
 def load_bitext(sources: Path, report: BuildReport) -> list[Example]:
     """Read both Bitext CSVs, de-duplicate on the text, and keep checked entity spans.
 
@@ -339,7 +351,8 @@ def load_bitext(sources: Path, report: BuildReport) -> list[Example]:
         TrainingDataError: A CSV is missing, or a text is labelled with two intents.
     """
     folder = sources / "bitext-customer-support"
-    seen: dict[str, Example] = {}
+    # Per normalised text: (rank of its best annotation verdict, verdict, example).
+    best: dict[str, tuple[int, str, Example]] = {}
     for name in ("bitext_v1.csv", "bitext_v2.csv"):
         path = folder / name
         if not path.is_file():
@@ -349,7 +362,7 @@ def load_bitext(sources: Path, report: BuildReport) -> list[Example]:
             )
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
-                report.bitext["rows"] += 1
+                report.bitext["rows read"] += 1
                 raw = row["instruction"]
                 intent = row["intent"].strip()
                 text = clean_text(raw)
@@ -357,28 +370,35 @@ def load_bitext(sources: Path, report: BuildReport) -> list[Example]:
                 if not key:
                     report.dropped["bitext: empty text"] += 1
                     continue
-                if key in seen:
-                    if seen[key].intent != intent:
-                        raise TrainingDataError(
-                            f"expected one intent per Bitext text, but {raw!r} is labelled "
-                            f"{seen[key].intent!r} and {intent!r}; fix the source copy"
-                        )
-                    report.bitext["duplicate_rows"] += 1
-                    continue
+                if key in best and best[key][2].intent != intent:
+                    raise TrainingDataError(
+                        f"expected one intent per Bitext text, but {raw!r} is labelled "
+                        f"{best[key][2].intent!r} and {intent!r}; fix the source copy"
+                    )
                 segments: tuple[Segment, ...] = (Segment(text),)
+                verdict = "no_entity"
                 entity = row["entity_type"].strip()
                 if entity:
                     where, verdict = _locate_bitext_entity(
                         raw, row["entity_value"], int(row["start_offset"]), int(row["end_offset"])
                     )
-                    report.bitext[verdict] += 1
+                    report.bitext[f"all rows: span {verdict}"] += 1
                     if where is not None:
                         s, e = where
                         segments = tidy(
                             (Segment(raw[:s]), Segment(raw[s:e], entity), Segment(raw[e:]))
                         )
-                seen[key] = Example(intent, segments, "bitext")
-    return list(seen.values())
+                rank = VERDICT_RANK[verdict]
+                if key in best:
+                    report.bitext["rows repeating a text already read"] += 1
+                    if rank >= best[key][0]:
+                        continue
+                best[key] = (rank, verdict, Example(intent, segments, "bitext"))
+    for _, verdict, _ in best.values():
+        if verdict != "no_entity":
+            report.bitext[f"kept texts: span {verdict}"] += 1
+    report.bitext["kept texts"] = len(best)
+    return [example for _, _, example in best.values()]
 
 
 # --------------------------------------------------------------------------- catalog
@@ -1491,6 +1511,14 @@ def counts_markdown(report: BuildReport) -> str:
     lines += [f"- {k}: {v}" for k, v in sorted(report.bitext.items())]
     lines += ["", "Dropped before the split (examples):", ""]
     lines += [f"- {k}: {v}" for k, v in sorted(report.dropped.items())]
+    lines += [
+        "",
+        f"CLINC150 intents excluded from out_of_scope ({len(CLINC_EXCLUDED)}):",
+        "",
+        "| CLINC intent | why it is excluded |",
+        "|---|---|",
+    ]
+    lines += [f"| `{k}` | {v} |" for k, v in sorted(CLINC_EXCLUDED.items())]
     lines += ["", f"CLINC150 intents used for out_of_scope ({len(report.clinc_intents_used)}):", ""]
     lines.append(", ".join(f"`{i}`" for i in report.clinc_intents_used))
     return "\n".join(lines)
