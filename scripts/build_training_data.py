@@ -990,6 +990,16 @@ stocking stuffer ideas {price}
 I need inspiration for {occasion}
 a good gift for {occasion} for {who}
 anything you'd recommend instead of {product}?
+what else do you have like {product}
+im shopping for {who}, any ideas {price}
+what's a good birthday present for {who}
+i'm after something for {occasion}, not too expensive
+if I like {brand}, what else should I look at
+what's good in {category} for {who}?
+could you suggest a gift {price}
+show me stuff that goes with my {product}
+any ideas what to pair with {product}
+which {brand} item would make a nice gift
 """
 
 COMPARE_TEMPLATES = """
@@ -1038,6 +1048,16 @@ main differences {product} {product2}
 which lasts longer {product} or {product2}
 compare prices of {product} and {product2}
 is there any real difference between {product} and {product2}?
+{product} or {product2} - thoughts?
+thinking about {product} or maybe {product2}, which one
+how do {product} and {product2} stack up
+would you pick {product} over {product2}
+need to choose: {product} vs {product2}
+{product} against {product2}
+why is {product} more expensive than {product2}
+what does {product} have that {product2} doesn't
+which would you recommend, {product} or {product2}?
+compare the specs of {product} and {product2}
 """
 
 
