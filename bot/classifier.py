@@ -26,6 +26,20 @@ class Classifier(Protocol):
         """Return the parse result (`ParseResult` shape) of one message."""
 
 
+def require_model(model_dir: Path) -> None:
+    """Check that `model_dir` holds a trained model.
+
+    Raises:
+        ModelNotFoundError: It does not.
+    """
+    if not (model_dir / "shopintent.json").is_file():
+        raise ModelNotFoundError(
+            f"expected a trained model in {model_dir} (with shopintent.json), found none; "
+            f"train one with `shopintent train --data training_data --output {model_dir}` "
+            "or set SHOPINTENT_MODEL_DIR"
+        )
+
+
 def load_classifier(model_dir: Path) -> Classifier:
     """Load the trained model from `model_dir` with `nlu.IntentClassifier`.
 
@@ -38,12 +52,7 @@ def load_classifier(model_dir: Path) -> Classifier:
     Raises:
         ModelNotFoundError: The folder does not hold a trained model.
     """
-    if not (model_dir / "shopintent.json").is_file():
-        raise ModelNotFoundError(
-            f"expected a trained model in {model_dir} (with shopintent.json), found none; "
-            f"train one with `shopintent train --data training_data --output {model_dir}` "
-            "or set SHOPINTENT_MODEL_DIR"
-        )
+    require_model(model_dir)
     from nlu.classifier import IntentClassifier
 
     classifier: Classifier = IntentClassifier.load(model_dir)

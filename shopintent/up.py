@@ -1,12 +1,30 @@
-"""`shopintent up`: the main command behind `make run`."""
+"""`shopintent up`: the main command behind `make run`.
+
+It validates `training_data/`, trains the default model if there is none, seeds
+the shop database if it is empty, then runs the action server and the bot as
+child processes until Ctrl-C, which stops both cleanly.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 DEFAULT_DATA = Path("training_data")
+DEFAULT_MODEL = Path("models/default")
+STOP_GRACE_S = 10.0
+START_TIMEOUT_S = 180.0
+
+
+class _Stop(Exception):
+    """SIGTERM arrived: shut down like Ctrl-C."""
 
 
 def register(sub: Any) -> None:
@@ -15,20 +33,145 @@ def register(sub: Any) -> None:
         "up",
         help="validate the data, train the default model if missing, start the service",
         description=(
-            "The main command: validates training_data/, and shows what the project can do."
+            "The main command: validates training_data/, trains models/default if it is missing, "
+            "seeds the shop database if it is empty, starts the action server and the bot, "
+            "and prints the URL to open. Ctrl-C stops everything. SHOPINTENT_DATABASE_URL and "
+            "SHOPINTENT_WEBHOOK_TOKEN (unset: no auth) are honoured."
         ),
     )
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="training data folder")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model folder to serve")
+    p.add_argument("--host", default="127.0.0.1", help="interface the bot binds (127.0.0.1)")
+    p.add_argument("--port", type=int, default=5005, help="the bot's port (5005)")
+    p.add_argument("--actions-port", type=int, default=5055, help="the action server's port (5055)")
     p.set_defaults(func=run_up)
 
 
 def run_up(args: argparse.Namespace) -> int:
+    """Prepare data, model and database, then run both servers until interrupted."""
     from nlu.validate import print_report, validate_path
 
     report = validate_path(args.data)
     print_report(report)
     if not report.ok:
         return 1
-    print()
-    print("Next: `shopintent --help` lists every command.")
-    return 0
+    ensure_model(args.data, args.model)
+    ensure_database()
+    return serve_all(args.host, args.port, args.actions_port, args.model)
+
+
+def ensure_model(data: Path, model: Path) -> None:
+    """Train `model` from `data` with the nlu training API if it holds no model yet."""
+    if (model / "shopintent.json").is_file():
+        print(f"model: {model} (already trained)", flush=True)
+        return
+    from nlu import TrainConfig, train
+
+    print(f"model: {model} is missing; training it from {data} (a few minutes on a CPU) ...")
+    train(TrainConfig(data=[str(data)], output_dir=str(model)))
+    print(f"model: trained and saved to {model}", flush=True)
+
+
+def ensure_database() -> None:
+    """Create and seed the shop database (SHOPINTENT_DATABASE_URL) if it is empty."""
+    from actions.store import ensure_seeded, resolve_url
+
+    url = resolve_url(None)
+    seeded = ensure_seeded(url)
+    shown = url.split("@")[-1] if "@" in url else url
+    print(f"database: {shown} ({'seeded now' if seeded else 'already seeded'})", flush=True)
+
+
+def _spawn(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # A session of their own: the children get our stop signal in the order we choose.
+    return subprocess.Popen(cmd, env=env, start_new_session=True)
+
+
+def _wait_ready(url: str, procs: list[subprocess.Popen[bytes]], timeout_s: float) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Stop child processes: SIGTERM, then SIGKILL after a grace period."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def serve_all(host: str, port: int, actions_port: int, model: Path) -> int:
+    """Run the action server and the bot until Ctrl-C/SIGTERM or until one of them exits.
+
+    Returns:
+        0 after Ctrl-C/SIGTERM, else the exit code of the child that stopped first.
+    """
+    env = dict(os.environ)
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    actions_cmd = [
+        sys.executable,
+        "-m",
+        "rasa_sdk",
+        "--actions",
+        "actions",
+        "--port",
+        str(actions_port),
+    ]
+    bot_cmd = [
+        sys.executable, "-m", "shopintent", "serve",
+        "--host", host, "--port", str(port), "--model", str(model),
+        "--action-endpoint", f"http://127.0.0.1:{actions_port}/webhook",
+    ]  # fmt: skip
+
+    def on_term(_signum: int, _frame: FrameType | None) -> None:
+        raise _Stop
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(_spawn(actions_cmd, env))
+        if not _wait_ready(f"http://127.0.0.1:{actions_port}/health", procs, START_TIMEOUT_S):
+            print("error: the action server did not start; see its output above", file=sys.stderr)
+            return 1
+        procs.append(_spawn(bot_cmd, env))
+        shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+        if not _wait_ready(f"http://127.0.0.1:{port}/ready", procs, START_TIMEOUT_S):
+            print("error: the bot did not become ready; see its output above", file=sys.stderr)
+            return 1
+        print(
+            f"\nshopintent is up: open http://{shown_host}:{port}/  (Ctrl-C stops)\n"
+            f"  webhook  http://{shown_host}:{port}/webhooks/rest/webhook\n"
+            f"  actions  http://127.0.0.1:{actions_port}/webhook",
+            flush=True,
+        )
+        names = ["the action server", "the bot"]
+        while True:
+            for name, proc in zip(names, procs, strict=True):
+                code = proc.poll()
+                if code is not None:
+                    print(f"error: {name} exited with {code}", file=sys.stderr)
+                    return code or 1
+            time.sleep(0.5)
+    except (KeyboardInterrupt, _Stop):
+        print("\nstopping ...", flush=True)
+        return 0
+    finally:
+        stop(list(reversed(procs)))
+        signal.signal(signal.SIGTERM, previous)
