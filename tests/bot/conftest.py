@@ -195,3 +195,64 @@ def say(client: TestClient, text: str, sender: str = "shopper") -> list[dict[str
 def texts(messages: list[dict[str, Any]]) -> str:
     """All texts of the bot's messages, joined, for `in` checks."""
     return " | ".join(str(m.get("text", "")) for m in messages)
+
+
+class LiveStack:
+    """A real action server (the `actions` package) and a real bot, over HTTP."""
+
+    def __init__(self, bot_url: str, database_url: str, env: dict[str, str]) -> None:
+        self.bot_url = bot_url
+        self.database_url = database_url
+        self.env = env
+
+    def say(self, text: str, sender: str) -> list[dict[str, Any]]:
+        """Send one message to the live bot."""
+        response = httpx.post(
+            f"{self.bot_url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        messages: list[dict[str, Any]] = response.json()
+        return messages
+
+
+@pytest.fixture(scope="session")
+def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An SQLite shop database seeded by the `actions` package; yields its URL."""
+    from actions.store import ensure_seeded
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('shop') / 'shop.db'}"
+    ensure_seeded(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def live_stack(shop_model: Path, seeded_database: str) -> Iterator[LiveStack]:
+    """`python -m rasa_sdk --actions actions` and `shopintent serve` on free ports."""
+    actions_port, bot_port = free_port(), free_port()
+    env = {
+        "SHOPINTENT_DATABASE_URL": seeded_database,
+        "SHOPINTENT_AUTO_SEED": "false",
+        "SHOPINTENT_WEBHOOK_TOKEN": "",
+        "SHOPINTENT_CORS_ORIGINS": f"http://127.0.0.1:{bot_port}",
+    }
+    actions_cmd = [
+        sys.executable,
+        "-m",
+        "rasa_sdk",
+        "--actions",
+        "actions",
+        "--port",
+        str(actions_port),
+    ]
+    bot_cmd = [
+        sys.executable, "-m", "shopintent", "serve", "--port", str(bot_port),
+        "--model", str(shop_model),
+        "--action-endpoint", f"http://127.0.0.1:{actions_port}/webhook",
+    ]  # fmt: skip
+    with (
+        running(actions_cmd, f"http://127.0.0.1:{actions_port}/health", env),
+        running(bot_cmd, f"http://127.0.0.1:{bot_port}/ready", env),
+    ):
+        yield LiveStack(f"http://127.0.0.1:{bot_port}", seeded_database, env)
