@@ -1,0 +1,315 @@
+"""Product actions: info, search, compare, recommendations."""
+
+from __future__ import annotations
+
+from actions.base import EventList, ShopAction, Turn, slot_events
+from actions.models import Product
+from actions.parsing import (
+    detect_attribute,
+    normalize,
+    parse_bounds,
+    split_comparison,
+)
+from actions.replies import ask_buttons, money, product_list, truncate
+from actions.search import (
+    ProductHit,
+    Resolution,
+    bought_together,
+    parse_query,
+    resolve_product,
+    search_parsed,
+    similar_products,
+    top_rated,
+    vocabulary,
+)
+
+_TRY_SEARCH = 'Try the product\'s name as it appears in the shop (e.g. "iPhone X"), or ask me to search (e.g. "wireless earphones under $100").'
+
+
+def resolve_mentioned(turn: Turn, *, from_text: bool = True) -> Resolution:
+    """Resolve the product from the `product`/`brand` entities, the slot, or the text."""
+    brand = turn.entity("brand")
+    entity = turn.entity("product")
+    if entity:
+        return resolve_product(turn.session, entity, brand=brand)
+    if from_text:
+        resolution = resolve_product(turn.session, turn.text, brand=brand)
+        if resolution.product or resolution.ambiguous or not turn.slot("product"):
+            return resolution
+    slot = turn.slot("product")
+    if slot:
+        return resolve_product(turn.session, slot)
+    return Resolution(product=None, candidates=[], phrase="")
+
+
+def _not_found(turn: Turn, resolution: Resolution, question: str) -> None:
+    """Reply for an unknown or ambiguous product, offering the closest ones."""
+    if resolution.ambiguous and resolution.candidates:
+        turn.say(
+            f'Several products match "{truncate(resolution.phrase)}". Which one do you mean?',
+            buttons=ask_buttons(
+                [(c.title, question.format(title=c.title)) for c in resolution.candidates]
+            ),
+            products=resolution.candidates,
+        )
+        return
+    if not resolution.phrase:
+        turn.say(f"Which product do you mean? {_TRY_SEARCH}")
+        return
+    close = ""
+    if resolution.candidates:
+        close = " The closest I have: " + ", ".join(c.title for c in resolution.candidates) + "."
+    turn.say(
+        f'I couldn\'t find a product called "{truncate(resolution.phrase)}".{close} {_TRY_SEARCH}',
+        products=resolution.candidates or None,
+    )
+
+
+def _answer_attribute(product: Product, attribute: str | None) -> str:
+    title = product.title
+    sale = round(product.price * (1 - product.discount_percentage / 100), 2)
+    if attribute == "price":
+        text = f"The {title} costs {money(product.price)}."
+        if product.discount_percentage >= 1:
+            text += f" Right now it's {product.discount_percentage:.0f}% off: {money(sale)}."
+        if product.minimum_order_quantity > 1:
+            text += f" Minimum order: {product.minimum_order_quantity} units."
+        return text
+    if attribute == "stock":
+        if product.availability == "Out of Stock" or product.stock <= 0:
+            return f"The {title} is out of stock right now."
+        low = " - only a few left" if product.availability == "Low Stock" else ""
+        return f"The {title} is {product.availability.lower()}: {product.stock} available{low}."
+    if attribute == "warranty":
+        return f"The {title} comes with: {product.warranty or 'no warranty information'}."
+    if attribute == "shipping":
+        return f"The {title}: {product.shipping_info or 'standard shipping'}."
+    if attribute == "returns":
+        return (
+            f"Returns for the {title}: {product.return_policy or 'see our general return policy'}."
+        )
+    if attribute == "rating":
+        reviews = sorted(product.reviews, key=lambda r: r.created_at or 0, reverse=True)  # type: ignore[arg-type, return-value]
+        quote = (
+            f' A recent review ({reviews[0].rating}★): "{reviews[0].comment}"' if reviews else ""
+        )
+        return (
+            f"The {title} is rated {product.rating:.1f} out of 5 ({len(reviews)} reviews).{quote}"
+        )
+    if attribute == "size":
+        dims = product.dimensions or {}
+        size = " × ".join(f"{dims[k]}" for k in ("width", "height", "depth") if k in dims)
+        weight = f", weight {product.weight}" if product.weight is not None else ""
+        return f"The {title} measures {size or 'n/a'} cm{weight}."
+    brand = f" by {product.brand}" if product.brand else ""
+    return (
+        f"{title}{brand}: {money(product.price)}, rated {product.rating:.1f}/5, "
+        f"{product.availability.lower()}. {product.description}".strip()
+    )
+
+
+class ActionProductInfo(ShopAction):
+    """Answer a question about one product: price, stock, warranty, shipping, returns, rating."""
+
+    NAME = "action_product_info"
+
+    def handle(self, turn: Turn) -> EventList:
+        """Resolve the product (typos and partial names are fine) and answer the attribute."""
+        attribute = turn.entity("attribute") or detect_attribute(turn.text)
+        resolution = resolve_mentioned(turn)
+        if resolution.product is None:
+            asked = {"price": "price", "stock": "availability"}.get(
+                attribute or "", attribute or "details"
+            )
+            _not_found(turn, resolution, f"What is the {asked} of the {{title}}?")
+            return []
+        product = turn.session.get(Product, resolution.product.id)
+        if product is None:
+            return []
+        follow = [
+            (label, f"What is the {word} of the {product.title}?")
+            for key, label, word in (
+                ("price", "Price", "price"),
+                ("stock", "Stock", "availability"),
+                ("warranty", "Warranty", "warranty"),
+                ("shipping", "Shipping", "shipping time"),
+                ("returns", "Returns", "return policy"),
+            )
+            if key != attribute
+        ][:4]
+        turn.say(
+            _answer_attribute(product, attribute),
+            buttons=ask_buttons(follow),
+            products=[resolution.product],
+        )
+        return slot_events(product=product.title)
+
+
+class ActionProductSearch(ShopAction):
+    """Free text to ranked products, with category, brand, price and rating filters."""
+
+    NAME = "action_product_search"
+
+    def handle(self, turn: Turn) -> EventList:
+        """Search the catalog and reply with the best products as cards."""
+        extra = " ".join(
+            turn.entities("product") + turn.entities("brand") + turn.entities("category")
+        )
+        text = (
+            turn.text
+            if not extra or extra.lower() in normalize(turn.text)
+            else f"{turn.text} {extra}"
+        )
+        parsed = parse_query(text, vocabulary(turn.session))
+        result = search_parsed(turn.session, parsed, limit=5)
+        f = parsed.filters
+        described = " ".join(parsed.terms) or "products"
+        bits = []
+        if f.brands:
+            bits.append("by " + " or ".join(f.brands))
+        if f.categories:
+            bits.append("in " + " / ".join(c.replace("-", " ") for c in f.categories))
+        if f.min_price is not None:
+            bits.append(f"from {money(f.min_price)}")
+        if f.max_price is not None:
+            bits.append(f"up to {money(f.max_price)}")
+        if f.min_rating is not None:
+            bits.append(f"rated {f.min_rating:g}+")
+        if f.in_stock_only:
+            bits.append("in stock")
+        query_desc = truncate(" ".join([described, *bits]), 120)
+        if parsed.corrections:
+            fixes = ", ".join(f"{a} → {b}" for a, b in parsed.corrections.items())
+            query_desc += f" (I read: {fixes})"
+        if not result.hits:
+            if not parsed.terms and not bits:
+                turn.say(
+                    "What are you looking for? Tell me a product, brand or category, and a "
+                    'budget if you have one (e.g. "laptops under $1500").'
+                )
+                return []
+            categories = ", ".join(
+                c.replace("-", " ") for c in sorted(vocabulary(turn.session).categories)[:8]
+            )
+            turn.say(
+                f"I couldn't find {query_desc}. Try fewer or different words, a higher budget, "
+                f"or a category such as {categories}."
+            )
+            return []
+        lead = "No exact match; these match part of" if result.relaxed else "Best matches for"
+        turn.say(f"{lead} {query_desc}:\n{product_list(result.hits)}", products=result.hits)
+        return slot_events(product=result.hits[0].title) if len(result.hits) == 1 else []
+
+
+class ActionCompareProducts(ShopAction):
+    """Compare two products side by side."""
+
+    NAME = "action_compare_products"
+
+    def handle(self, turn: Turn) -> EventList:
+        """Resolve two products from entities or "X vs Y" text and compare them."""
+        phrases = turn.entities("product") or split_comparison(turn.text)
+        if len(phrases) == 1 and turn.slot("product"):
+            phrases = [turn.slot("product") or "", phrases[0]]
+        found: list[ProductHit] = []
+        missing: list[str] = []
+        for phrase in phrases[:4]:
+            resolution = resolve_product(turn.session, phrase)
+            hit = resolution.product or (resolution.candidates[0] if resolution.ambiguous else None)
+            if hit is None:
+                missing.append(truncate(phrase, 40))
+            elif hit.id not in {h.id for h in found}:
+                found.append(hit)
+        if len(found) < 2:
+            problem = f" I couldn't find: {', '.join(missing)}." if missing else ""
+            turn.say(
+                f"Which two products should I compare?{problem} For example: "
+                '"compare iPhone X and Samsung Galaxy S8".',
+                products=found or None,
+            )
+            return []
+        a, b = (turn.session.get(Product, found[0].id), turn.session.get(Product, found[1].id))
+        if a is None or b is None:
+            return []
+        rows = [
+            ("Price", money(a.price), money(b.price)),
+            ("Rating", f"{a.rating:.1f}★", f"{b.rating:.1f}★"),
+            ("Availability", a.availability, b.availability),
+            ("Warranty", a.warranty, b.warranty),
+            ("Shipping", a.shipping_info, b.shipping_info),
+            ("Returns", a.return_policy, b.return_policy),
+        ]
+        table = "\n".join(f"- {name}: {x} vs {y}" for name, x, y in rows)
+        cheaper = a if a.price < b.price else b
+        better = a if a.rating > b.rating else b
+        verdict = f"The {cheaper.title} is cheaper by {money(abs(a.price - b.price))}"
+        verdict += (
+            f"; the {better.title} is better rated."
+            if a.rating != b.rating
+            else "; both are rated the same."
+        )
+        turn.say(f"{a.title} vs {b.title}:\n{table}\n{verdict}", products=found[:2])
+        return []
+
+
+class ActionRecommendProducts(ShopAction):
+    """Recommend products: similar and bought together, or top-rated in a category."""
+
+    NAME = "action_recommend_products"
+
+    def handle(self, turn: Turn) -> EventList:
+        """Pick the recommendation mode from what the shopper gave (product, category, budget)."""
+        session = turn.session
+        bounds = parse_bounds(normalize(turn.text))
+        budget = bounds.max_price
+        parsed = parse_query(turn.text, vocabulary(session))
+        categories = list(parsed.filters.categories)
+        category_entity = turn.entity("category")
+        if category_entity and not categories:
+            categories = list(parse_query(category_entity, vocabulary(session)).filters.categories)
+        anchor: ProductHit | None = None
+        entity = turn.entity("product")
+        if entity:
+            anchor = resolve_product(session, entity, brand=turn.entity("brand")).product
+        elif not categories and parsed.terms:
+            anchor = resolve_product(session, " ".join(parsed.terms)).product
+        if anchor is None and not categories and turn.slot("product"):
+            anchor = resolve_product(session, turn.slot("product") or "").product
+        within = f" under {money(budget)}" if budget is not None else ""
+        if anchor is not None:
+            similar = similar_products(session, anchor.id, limit=3, max_price=budget)
+            together = [
+                h
+                for h in bought_together(session, anchor.id, limit=4, max_price=budget)
+                if h.id not in {s.id for s in similar}
+            ][:3]
+            if not similar and not together:
+                turn.say(
+                    f"I have nothing close to the {anchor.title}{within} right now. Try a higher budget."
+                )
+                return slot_events(product=anchor.title)
+            parts = []
+            if similar:
+                parts.append(f"Similar to the {anchor.title}{within}:\n{product_list(similar)}")
+            if together:
+                parts.append(f"Often bought together with it:\n{product_list(together)}")
+            turn.say("\n".join(parts), products=[*similar, *together])
+            return slot_events(product=anchor.title)
+        hits = top_rated(
+            session, categories=categories, limit=5, max_price=budget, min_price=bounds.min_price
+        )
+        where = " in " + " / ".join(c.replace("-", " ") for c in categories) if categories else ""
+        if not hits:
+            turn.say(
+                f"I have nothing{where}{within} right now. Try a higher budget or another category."
+            )
+            return []
+        intro = (
+            f"Our top-rated picks{where}{within}:"
+            if categories or budget
+            else (
+                "Our top-rated products right now (tell me a category, a product you like, or a budget for better picks):"
+            )
+        )
+        turn.say(f"{intro}\n{product_list(hits)}", products=hits)
+        return []

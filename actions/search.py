@@ -1,0 +1,571 @@
+"""Catalog search, product resolution and recommendations on the database's full-text index.
+
+Ranking (documented in docs/actions.md):
+
+1. Out-of-stock products go last: a shopper cannot buy them today.
+2. Relevance: SQLite FTS5 BM25 with column weights title 10, brand 6, category 3,
+   tags 4, description 1 (PostgreSQL: `ts_rank_cd` over a tsvector weighted A/A/B/B/D).
+   Scores are rounded to one decimal so near-equal matches count as ties.
+3. Ties: higher rating first, then the lower id (stable order).
+
+All terms must match (AND, with prefix matching); if nothing does, any term may
+match (OR). Typos are corrected at the vocabulary level: a word that is not in the
+catalog vocabulary is replaced by its closest vocabulary word (rapidfuzz ratio >= 80);
+the vocabulary is loaded once per process and refreshed every few minutes, so a
+query never scans the products table in Python.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import Select, and_, case, func, literal_column, or_, select, table, text
+from sqlalchemy.orm import Session
+
+from actions.models import CartLine, OrderLine, Product, SearchTerm
+from actions.parsing import content_terms, normalize, parse_bounds, tokens
+from actions.types import ProductCard
+
+OUT_OF_STOCK = "Out of Stock"
+_VOCAB_TTL_S = 300.0
+_FUZZY_CUTOFF = 80.0
+_MAX_TERMS = 8
+
+# Everyday words for the catalog's categories (used only for categories that exist).
+CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "phone": ("smartphones",),
+    "phones": ("smartphones",),
+    "smartphone": ("smartphones",),
+    "mobile phone": ("smartphones",),
+    "mobile phones": ("smartphones",),
+    "cell phone": ("smartphones",),
+    "laptop": ("laptops",),
+    "notebook": ("laptops",),
+    "notebooks": ("laptops",),
+    "tablet": ("tablets",),
+    "perfume": ("fragrances",),
+    "perfumes": ("fragrances",),
+    "fragrance": ("fragrances",),
+    "cologne": ("fragrances",),
+    "makeup": ("beauty",),
+    "cosmetics": ("beauty",),
+    "skincare": ("skin-care",),
+    "grocery": ("groceries",),
+    "food": ("groceries",),
+    "kitchen": ("kitchen-accessories",),
+    "sports": ("sports-accessories",),
+    "sport": ("sports-accessories",),
+    "motorcycles": ("motorcycle",),
+    "motorbike": ("motorcycle",),
+    "car": ("vehicle",),
+    "cars": ("vehicle",),
+    "vehicles": ("vehicle",),
+    "decor": ("home-decoration",),
+    "home decor": ("home-decoration",),
+    "shades": ("sunglasses",),
+    "dress": ("womens-dresses",),
+    "dresses": ("womens-dresses",),
+    "bag": ("womens-bags",),
+    "bags": ("womens-bags",),
+    "handbag": ("womens-bags",),
+    "handbags": ("womens-bags",),
+    "jewelry": ("womens-jewellery",),
+    "jewellery": ("womens-jewellery",),
+    "shirt": ("mens-shirts",),
+    "shirts": ("mens-shirts",),
+    "shoe": ("mens-shoes", "womens-shoes"),
+    "shoes": ("mens-shoes", "womens-shoes"),
+    "sneakers": ("mens-shoes", "womens-shoes"),
+    "watches": ("mens-watches", "womens-watches"),
+    "phone accessories": ("mobile-accessories",),
+    "mobile accessories": ("mobile-accessories",),
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Constraints on a product query."""
+
+    categories: tuple[str, ...] = ()
+    brands: tuple[str, ...] = ()
+    min_price: float | None = None
+    max_price: float | None = None
+    min_rating: float | None = None
+    in_stock_only: bool = False
+    exclude_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """Shopper text split into full-text terms and structured filters."""
+
+    terms: tuple[str, ...]
+    filters: Filters
+    corrections: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProductHit:
+    """A product returned by search, with the fields replies need."""
+
+    id: int
+    title: str
+    brand: str | None
+    category: str
+    price: float
+    rating: float
+    availability: str
+    stock: int
+
+    def card(self) -> ProductCard:
+        """The product card sent in `custom.products`."""
+        return ProductCard(
+            id=self.id,
+            title=self.title,
+            brand=self.brand,
+            price=self.price,
+            rating=self.rating,
+            availability=self.availability,
+        )
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Ranked hits plus how the query was read."""
+
+    hits: list[ProductHit]
+    query: ParsedQuery
+    relaxed: bool = False
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The product a phrase names, or the close candidates when it is ambiguous."""
+
+    product: ProductHit | None
+    candidates: list[ProductHit]
+    phrase: str
+    ambiguous: bool = False
+
+
+@dataclass
+class Vocabulary:
+    """Catalog words, categories and brands, loaded once per process and URL."""
+
+    terms: frozenset[str]
+    term_list: list[str]
+    categories: tuple[str, ...]
+    category_phrases: dict[str, tuple[str, ...]]
+    brands: dict[str, str]
+    loaded_at: float
+
+    def correct(self, term: str) -> str:
+        """Replace an unknown word by the closest catalog word, if one is close enough."""
+        if term in self.terms or len(term) < 4 or term.isdigit() or not self.term_list:
+            return term
+        match = process.extractOne(
+            term, self.term_list, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF
+        )
+        return str(match[0]) if match else term
+
+
+_vocab_cache: dict[str, Vocabulary] = {}
+_vocab_lock = threading.Lock()
+
+
+def vocabulary(session: Session, *, refresh: bool = False) -> Vocabulary:
+    """Return the cached vocabulary of the session's database (reloaded after 5 minutes)."""
+    key = session.get_bind().engine.url.render_as_string(hide_password=False)
+    cached = _vocab_cache.get(key)
+    if cached and not refresh and time.monotonic() - cached.loaded_at < _VOCAB_TTL_S:
+        return cached
+    with _vocab_lock:
+        terms = list(session.scalars(select(SearchTerm.term)))
+        categories = tuple(session.scalars(select(Product.category).distinct()))
+        brands = {
+            b.lower(): b
+            for b in session.scalars(
+                select(Product.brand).where(Product.brand.is_not(None)).distinct()
+            )
+            if b
+        }
+        vocab = Vocabulary(
+            terms=frozenset(terms),
+            term_list=terms,
+            categories=categories,
+            category_phrases=_category_phrases(categories),
+            brands=brands,
+            loaded_at=time.monotonic(),
+        )
+        _vocab_cache[key] = vocab
+        return vocab
+
+
+def _category_phrases(categories: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    phrases: dict[str, set[str]] = {}
+    for slug in categories:
+        words = slug.split("-")
+        for phrase in {" ".join(words), slug}:
+            phrases.setdefault(phrase, set()).add(slug)
+        if words[-1].endswith("s") and len(words) > 1:
+            phrases.setdefault(" ".join([*words[:-1], words[-1][:-1]]), set()).add(slug)
+        if len(words) == 1 and slug.endswith("s"):
+            phrases.setdefault(slug[:-1], set()).add(slug)
+    known = set(categories)
+    for phrase, slugs in CATEGORY_SYNONYMS.items():
+        present = {s for s in slugs if s in known}
+        if present:
+            phrases.setdefault(phrase, set()).update(present)
+    return {p: tuple(sorted(s)) for p, s in phrases.items()}
+
+
+def _take_phrases(
+    text: str, phrases: dict[str, tuple[str, ...]] | dict[str, str]
+) -> tuple[list[str], str]:
+    """Find known phrases (longest first, whole words) and cut them out of `text`."""
+    found: list[str] = []
+    for phrase in sorted(phrases, key=len, reverse=True):
+        if phrase not in text:
+            continue
+        pattern = re.compile(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])")
+        if pattern.search(text):
+            found.append(phrase)
+            text = pattern.sub(" ", text)
+    return found, text
+
+
+def parse_query(text: str, vocab: Vocabulary) -> ParsedQuery:
+    """Read filters (category, brand, price, rating, stock) and terms from shopper text.
+
+    Args:
+        text: What the shopper typed (any length; only the start is read).
+        vocab: The catalog vocabulary (see `vocabulary`).
+
+    Returns:
+        The terms for the full-text index and the filters.
+    """
+    bounds = parse_bounds(normalize(text))
+    category_hits, rest = _take_phrases(bounds.rest, vocab.category_phrases)
+    categories = sorted({c for p in category_hits for c in vocab.category_phrases[p]})
+    brand_hits, rest = _take_phrases(rest, vocab.brands)
+    corrections: dict[str, str] = {}
+    terms: list[str] = []
+    for raw in content_terms(rest)[:_MAX_TERMS]:
+        fixed = vocab.correct(raw)
+        if fixed != raw:
+            corrections[raw] = fixed
+        if fixed not in terms:
+            terms.append(fixed)
+    filters = Filters(
+        categories=tuple(categories),
+        brands=tuple(vocab.brands[b] for b in brand_hits),
+        min_price=bounds.min_price,
+        max_price=bounds.max_price,
+        min_rating=bounds.min_rating,
+        in_stock_only=bounds.in_stock_only,
+    )
+    return ParsedQuery(terms=tuple(terms), filters=filters, corrections=corrections)
+
+
+def _columns() -> tuple[object, ...]:
+    return (
+        Product.id,
+        Product.title,
+        Product.brand,
+        Product.category,
+        Product.price,
+        Product.rating,
+        Product.availability,
+        Product.stock,
+    )
+
+
+def _apply_filters(
+    query: Select[tuple[object, ...]], filters: Filters
+) -> Select[tuple[object, ...]]:
+    if filters.categories:
+        query = query.where(Product.category.in_(filters.categories))
+    if filters.brands:
+        query = query.where(Product.brand.in_(filters.brands))
+    if filters.min_price is not None:
+        query = query.where(Product.price >= filters.min_price)
+    if filters.max_price is not None:
+        query = query.where(Product.price <= filters.max_price)
+    if filters.min_rating is not None:
+        query = query.where(Product.rating >= filters.min_rating)
+    if filters.in_stock_only:
+        query = query.where(Product.availability != OUT_OF_STOCK, Product.stock > 0)
+    if filters.exclude_ids:
+        query = query.where(Product.id.not_in(filters.exclude_ids))
+    return query
+
+
+def _hits(session: Session, query: Select[tuple[object, ...]]) -> list[ProductHit]:
+    return [
+        ProductHit(
+            id=int(row[0]),
+            title=str(row[1]),
+            brand=row[2],
+            category=str(row[3]),
+            price=float(row[4]),
+            rating=float(row[5]),
+            availability=str(row[6]),
+            stock=int(row[7]),
+        )
+        for row in session.execute(query)
+    ]
+
+
+_oos_last = case((Product.availability == OUT_OF_STOCK, 1), else_=0)
+
+
+def _fulltext_query(
+    session: Session, terms: Sequence[str], *, any_term: bool, boost_category: str | None = None
+) -> Select[tuple[object, ...]]:
+    """A select of product columns matching `terms`, ordered by the documented ranking."""
+    dialect = session.get_bind().dialect.name
+    safe = [t for t in terms if re.fullmatch(r"[a-z0-9]+", t)]
+    boost = (
+        [] if boost_category is None else [case((Product.category == boost_category, 0), else_=1)]
+    )
+    if dialect == "sqlite":
+        joiner = " OR " if any_term else " AND "
+        match = joiner.join(f'"{t}"*' if len(t) >= 3 else f'"{t}"' for t in safe)
+        fts = table("products_fts", literal_column("rowid"))
+        score = literal_column("bm25(products_fts, 10.0, 6.0, 3.0, 4.0, 1.0)")
+        return (
+            select(*_columns())  # type: ignore[call-overload]
+            .join(fts, literal_column("products_fts.rowid") == Product.id)
+            .where(text("products_fts MATCH :match").bindparams(match=match))
+            .order_by(_oos_last, *boost, func.round(score, 1), Product.rating.desc(), Product.id)
+        )
+    if dialect == "postgresql":
+        joiner = " | " if any_term else " & "
+        tsq = joiner.join(f"{t}:*" for t in safe)
+        query_vec = func.to_tsquery("english", tsq)
+        vector = literal_column("products.search_vector")
+        rank = func.ts_rank_cd(vector, query_vec)
+        return (
+            select(*_columns())  # type: ignore[call-overload]
+            .where(vector.op("@@")(query_vec))
+            .order_by(
+                _oos_last,
+                *boost,
+                func.round(func.cast(rank, literal_column("numeric")), 2).desc(),
+                Product.rating.desc(),
+                Product.id,
+            )
+        )
+    # Other databases: a LIKE scan per term, fine for small catalogs only.
+    conditions = [
+        or_(
+            Product.title.ilike(f"%{t}%"),
+            Product.brand.ilike(f"%{t}%"),
+            Product.category.ilike(f"%{t}%"),
+        )
+        for t in safe
+    ]
+    combined = or_(*conditions) if any_term else and_(*conditions)
+    return (
+        select(*_columns())
+        .where(combined)
+        .order_by(_oos_last, *boost, Product.rating.desc(), Product.id)
+    )  # type: ignore[call-overload]
+
+
+def _browse_query() -> Select[tuple[object, ...]]:
+    return select(*_columns()).order_by(_oos_last, Product.rating.desc(), Product.id)  # type: ignore[call-overload]
+
+
+def search_products(session: Session, text_query: str, *, limit: int = 5) -> SearchResult:
+    """Rank products for free text, with filters read from the text.
+
+    Args:
+        session: Open session on the store.
+        text_query: What the shopper typed, e.g. "wireless earphones under $100".
+        limit: Most products to return.
+
+    Returns:
+        The hits, best first, and how the text was read.
+
+    >>> search_products(session, "wireless earphones under 100").hits[0].title  # doctest: +SKIP
+    'Beats Flex Wireless Earphones'
+    """
+    parsed = parse_query(text_query, vocabulary(session))
+    return search_parsed(session, parsed, limit=limit)
+
+
+def search_parsed(session: Session, parsed: ParsedQuery, *, limit: int = 5) -> SearchResult:
+    """Run a parsed query, relaxing it step by step when nothing matches.
+
+    Order of relaxation: all terms → any term → brand words as terms instead of a
+    brand filter. Category, price, rating and stock bounds are never relaxed.
+    """
+    filters = parsed.filters
+    if not parsed.terms:
+        if not (
+            filters.categories
+            or filters.brands
+            or filters.max_price
+            or filters.min_price
+            or filters.min_rating
+        ):
+            return SearchResult(hits=[], query=parsed)
+        hits = _hits(session, _apply_filters(_browse_query(), filters).limit(limit))
+        return SearchResult(hits=hits, query=parsed)
+    for any_term in (False, True):
+        query = _fulltext_query(session, parsed.terms, any_term=any_term)
+        hits = _hits(session, _apply_filters(query, filters).limit(limit))
+        if hits:
+            return SearchResult(hits=hits, query=parsed, relaxed=any_term)
+    if filters.brands:
+        # A brand word may also name a product line ("apple" the fruit): retry as terms.
+        extra = [t for b in filters.brands for t in tokens(b.lower())]
+        loose = replace(filters, brands=())
+        query = _fulltext_query(session, [*parsed.terms, *extra], any_term=False)
+        hits = _hits(session, _apply_filters(query, loose).limit(limit))
+        if hits:
+            return SearchResult(hits=hits, query=parsed, relaxed=True)
+    return SearchResult(hits=[], query=parsed)
+
+
+def resolve_product(
+    session: Session,
+    phrase: str,
+    *,
+    brand: str | None = None,
+    candidates: int = 30,
+) -> Resolution:
+    """Find the product a phrase names, tolerant of typos and partial names.
+
+    Full-text candidates (any corrected term, prefix match, BM25 order) are re-ranked
+    with rapidfuzz against "brand title"; only those candidates are scored.
+
+    Args:
+        session: Open session on the store.
+        phrase: A product entity value or the shopper's text.
+        brand: A brand entity value, if the NLU found one.
+        candidates: How many full-text candidates to re-rank.
+
+    Returns:
+        The product (or None), plus close alternatives; `ambiguous` when several fit equally.
+
+    >>> resolve_product(session, "mascra").product.title  # doctest: +SKIP
+    'Essence Mascara Lash Princess'
+    """
+    vocab = vocabulary(session)
+    raw_terms = content_terms(f"{brand or ''} {phrase}", drop_attributes=True)[:_MAX_TERMS]
+    terms: list[str] = []
+    for raw in raw_terms:
+        fixed = vocab.correct(raw)
+        if fixed not in terms:
+            terms.append(fixed)
+    query_text = " ".join(terms)
+    if not terms:
+        return Resolution(product=None, candidates=[], phrase=phrase.strip()[:80])
+    hits = _hits(session, _fulltext_query(session, terms, any_term=True).limit(candidates))
+    scored: list[tuple[float, int, ProductHit]] = []
+    for rank, hit in enumerate(hits):
+        name = normalize(f"{hit.brand or ''} {hit.title}")
+        name_terms = set(tokens(name))
+        coverage = sum(
+            1 for t in terms if any(w.startswith(t) or t.startswith(w) for w in name_terms)
+        ) / len(terms)
+        if coverage < 0.5:
+            continue
+        title = normalize(hit.title)
+        score = (
+            0.5 * fuzz.token_set_ratio(query_text, name)
+            + 0.3
+            * max(fuzz.token_sort_ratio(query_text, title), fuzz.token_sort_ratio(query_text, name))
+            + 20.0 * coverage
+            - 0.1 * rank
+        )
+        scored.append((score, -rank, hit))
+    scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
+    ranked = [hit for _, _, hit in scored]
+    if not ranked or scored[0][0] < 55:
+        return Resolution(product=None, candidates=ranked[:3], phrase=query_text)
+    best_score = scored[0][0]
+    close = [hit for score, _, hit in scored if best_score - score < 4.0]
+    exact = fuzz.token_sort_ratio(query_text, normalize(ranked[0].title)) >= 95
+    if len(close) > 1 and not exact:
+        return Resolution(product=None, candidates=close[:4], phrase=query_text, ambiguous=True)
+    return Resolution(product=ranked[0], candidates=ranked[1:4], phrase=query_text)
+
+
+def get_product(session: Session, product_id: int) -> ProductHit | None:
+    """Return one product by id."""
+    hits = _hits(session, select(*_columns()).where(Product.id == product_id))  # type: ignore[call-overload]
+    return hits[0] if hits else None
+
+
+def similar_products(
+    session: Session, product_id: int, *, limit: int = 4, max_price: float | None = None
+) -> list[ProductHit]:
+    """Products whose title and tags read like this one's, same category first."""
+    product = session.get(Product, product_id)
+    if product is None:
+        return []
+    words = tokens(normalize(" ".join([product.title, *(product.tags or [])])))
+    terms = [w for w in dict.fromkeys(content_terms(" ".join(words))) if len(w) > 1][:_MAX_TERMS]
+    if not terms:
+        return top_rated(
+            session,
+            categories=(product.category,),
+            limit=limit,
+            max_price=max_price,
+            exclude_ids=(product_id,),
+        )
+    query = _fulltext_query(session, terms, any_term=True, boost_category=product.category)
+    filters = Filters(max_price=max_price, exclude_ids=(product_id,))
+    return _hits(session, _apply_filters(query, filters).limit(limit))
+
+
+def bought_together(
+    session: Session, product_id: int, *, limit: int = 4, max_price: float | None = None
+) -> list[ProductHit]:
+    """Products that share orders or carts with this one, most often first."""
+    counts: dict[int, int] = {}
+    for line in (OrderLine, CartLine):
+        basket = line.order_id if line is OrderLine else line.cart_id  # type: ignore[attr-defined]
+        other = select(basket.label("basket")).where(line.product_id == product_id).subquery()
+        query = (
+            select(line.product_id, func.count())
+            .join(other, other.c.basket == basket)
+            .where(line.product_id != product_id)
+            .group_by(line.product_id)
+        )
+        for pid, n in session.execute(query):
+            counts[int(pid)] = counts.get(int(pid), 0) + int(n)
+    if not counts:
+        return []
+    filters = Filters(max_price=max_price)
+    query = _apply_filters(select(*_columns()).where(Product.id.in_(list(counts))), filters)  # type: ignore[call-overload]
+    hits = _hits(session, query)
+    hits.sort(key=lambda h: (h.availability == OUT_OF_STOCK, -counts[h.id], -h.rating, h.id))
+    return hits[:limit]
+
+
+def top_rated(
+    session: Session,
+    *,
+    categories: Sequence[str] = (),
+    limit: int = 5,
+    max_price: float | None = None,
+    min_price: float | None = None,
+    exclude_ids: Sequence[int] = (),
+) -> list[ProductHit]:
+    """The best-rated products (in stock first) of some categories, within a budget."""
+    filters = Filters(
+        categories=tuple(categories),
+        max_price=max_price,
+        min_price=min_price,
+        exclude_ids=tuple(exclude_ids),
+    )
+    return _hits(session, _apply_filters(_browse_query(), filters).limit(limit))
