@@ -177,7 +177,7 @@ class ActionProductSearch(ShopAction):
             bits.append(f"rated {f.min_rating:g}+")
         if f.in_stock_only:
             bits.append("in stock")
-        query_desc = truncate(" ".join([described, *bits]), 120)
+        query_desc = truncate(" ".join([described, *bits]), 80)
         if parsed.corrections:
             fixes = ", ".join(f"{a} → {b}" for a, b in parsed.corrections.items())
             query_desc += f" (I read: {fixes})"

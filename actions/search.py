@@ -24,7 +24,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Select, and_, case, func, literal_column, or_, select, table, text
+from sqlalchemy import (
+    Numeric,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from actions.models import CartLine, OrderLine, Product, SearchTerm
@@ -356,7 +368,7 @@ def _fulltext_query(
             .order_by(
                 _oos_last,
                 *boost,
-                func.round(func.cast(rank, literal_column("numeric")), 2).desc(),
+                func.round(cast(rank, Numeric), 2).desc(),
                 Product.rating.desc(),
                 Product.id,
             )
