@@ -1,0 +1,177 @@
+"""Fixtures of the action server tests: real seeded stores (SQLite files, PostgreSQL schema)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from actions import store
+from actions.config import get_settings
+
+ANCHOR = datetime(2026, 6, 1, 12, 0, 0)
+PG_BASE_URL = os.environ.get(
+    "SHOPINTENT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def seed_store(url: str) -> str:
+    """Create the schema and seed the demo shop at a fixed anchor date."""
+    store.init_db(url)
+    store.seed_db(url, anchor=ANCHOR)
+    return url
+
+
+def point_settings_at(
+    monkeypatch: pytest.MonkeyPatch, url: str, *, auto_seed: bool = False
+) -> None:
+    """Make the actions use `url` (settings are cached, so clear the cache around it)."""
+    monkeypatch.setenv("SHOPINTENT_DATABASE_URL", url)
+    monkeypatch.setenv("SHOPINTENT_AUTO_SEED", "true" if auto_seed else "false")
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="package")
+def seeded_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A seeded SQLite store shared by read-only tests."""
+    path = tmp_path_factory.mktemp("store") / "shop.db"
+    return seed_store(f"sqlite:///{path}")
+
+
+@pytest.fixture
+def fresh_url(tmp_path: Path) -> str:
+    """A seeded SQLite store of its own, for tests that change orders."""
+    return seed_store(f"sqlite:///{tmp_path / 'shop.db'}")
+
+
+@pytest.fixture
+def session(seeded_url: str) -> Iterator[Session]:
+    """A session on the shared seeded store."""
+    with store.session_factory(seeded_url)() as s:
+        yield s
+
+
+@pytest.fixture
+def shop(seeded_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the actions at the shared seeded store for one test."""
+    point_settings_at(monkeypatch, seeded_url)
+    yield seeded_url
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def fresh_shop(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the actions at a store of their own for one test."""
+    point_settings_at(monkeypatch, fresh_url)
+    yield fresh_url
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="package")
+def postgres_url() -> Iterator[str]:
+    """A seeded store in a fresh schema of the local PostgreSQL `test` database."""
+    engine = create_engine(PG_BASE_URL)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to connect means: no server here
+        engine.dispose()
+        pytest.skip(
+            f"PostgreSQL at {PG_BASE_URL} is unreachable ({type(exc).__name__}); start it to run these tests"
+        )
+    schema = f"shopintent_test_{uuid.uuid4().hex[:10]}"
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+    try:
+        yield seed_store(url)
+    finally:
+        store.get_engine(url).dispose()
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def make_tracker(
+    text: str,
+    *,
+    entities: Sequence[tuple[str, str]] = (),
+    slots: dict[str, Any] | None = None,
+    intent: str = "unknown",
+) -> Tracker:
+    """A tracker in the shape Rasa sends (see ARCHITECTURE.md, action server call)."""
+    return Tracker.from_dict(
+        {
+            "sender_id": "shopper-1",
+            "slots": slots or {},
+            "latest_message": {
+                "text": text,
+                "intent": {"name": intent, "confidence": 0.97},
+                "intent_ranking": [{"name": intent, "confidence": 0.97}],
+                "entities": [
+                    {"entity": name, "value": value, "extractor": "test"}
+                    for name, value in entities
+                ],
+            },
+            "latest_event_time": 1700000000.1,
+            "followup_action": None,
+            "paused": False,
+            "events": [
+                {"event": "user", "timestamp": 1700000000.1, "text": text, "parse_data": {}}
+            ],
+            "latest_input_channel": "rest",
+            "active_loop": {},
+            "latest_action": {"action_name": "action_listen"},
+            "latest_action_name": "action_listen",
+        }
+    )
+
+
+class Reply:
+    """What one action call produced: the messages and the events."""
+
+    def __init__(self, messages: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+        self.messages = messages
+        self.events = events
+
+    @property
+    def text(self) -> str:
+        return "\n".join(m.get("text") or "" for m in self.messages)
+
+    @property
+    def cards(self) -> list[dict[str, Any]]:
+        return [p for m in self.messages for p in (m.get("custom") or {}).get("products", [])]
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        return [b for m in self.messages for b in m.get("buttons") or []]
+
+    def slot(self, name: str) -> Any:
+        values = [
+            e["value"] for e in self.events if e.get("event") == "slot" and e.get("name") == name
+        ]
+        return values[-1] if values else None
+
+
+def call(action: Action, text: str, **kwargs: Any) -> Reply:
+    """Run an action the way the action server does and collect its output."""
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, make_tracker(text, **kwargs), {}))
+    return Reply(dispatcher.messages, events or [])
+
+
+def first_order(url: str, status: str) -> int:
+    """The id of a seeded order in `status`."""
+    rows = store.list_orders(url, status=status, limit=1)
+    assert rows, f"the seed has no {status} order"
+    return rows[0].id
