@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 MAX_TEXT_CHARS = 500
 ORDER_ID_RE = re.compile(r"(?<!\d)#?(\d{6})(?!\d)")
-_LOOSE_ORDER_RE = re.compile(r"\border\s*(?:number|no\.?|num|id)?\s*[:#]?\s*(\d{1,12})(?!\d)")
+_LOOSE_ORDER_RE = re.compile(
+    r"\border\s*(?:number|no\.?|num|id)?\s*(?:is\s+)?[:#]?\s*(\d{1,12})(?!\d)"
+)
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
 _NUM = r"\$?\s*(\d{1,7}(?:[.,]\d{1,2})?)\s*(?:\$|usd|dollars?|bucks)?"
 _NOT_RATING = r"(?!\s*(?:\+|stars?|star\b|/5|out of 5))"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from actions.base import EventList, ShopAction, Turn, slot_events
 from actions.models import Product
 from actions.parsing import (
@@ -89,7 +91,7 @@ def _answer_attribute(product: Product, attribute: str | None) -> str:
             f"Returns for the {title}: {product.return_policy or 'see our general return policy'}."
         )
     if attribute == "rating":
-        reviews = sorted(product.reviews, key=lambda r: r.created_at or 0, reverse=True)  # type: ignore[arg-type, return-value]
+        reviews = sorted(product.reviews, key=lambda r: r.created_at or datetime.min, reverse=True)
         quote = (
             f' A recent review ({reviews[0].rating}★): "{reviews[0].comment}"' if reviews else ""
         )

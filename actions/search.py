@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import (
@@ -38,6 +39,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnClause
 
 from actions.models import CartLine, OrderLine, Product, SearchTerm
 from actions.parsing import content_terms, normalize, parse_bounds, tokens
@@ -284,8 +286,12 @@ def parse_query(text: str, vocab: Vocabulary) -> ParsedQuery:
     return ParsedQuery(terms=tuple(terms), filters=filters, corrections=corrections)
 
 
-def _columns() -> tuple[object, ...]:
-    return (
+ProductSelect = Select[int, str, str | None, str, float, float, str, int]
+
+
+def _product_select() -> ProductSelect:
+    """Select the product columns replies need (the order `_hits` reads them in)."""
+    return select(
         Product.id,
         Product.title,
         Product.brand,
@@ -297,9 +303,7 @@ def _columns() -> tuple[object, ...]:
     )
 
 
-def _apply_filters(
-    query: Select[tuple[object, ...]], filters: Filters
-) -> Select[tuple[object, ...]]:
+def _apply_filters(query: ProductSelect, filters: Filters) -> ProductSelect:
     if filters.categories:
         query = query.where(Product.category.in_(filters.categories))
     if filters.brands:
@@ -317,7 +321,7 @@ def _apply_filters(
     return query
 
 
-def _hits(session: Session, query: Select[tuple[object, ...]]) -> list[ProductHit]:
+def _hits(session: Session, query: ProductSelect) -> list[ProductHit]:
     return [
         ProductHit(
             id=int(row[0]),
@@ -338,7 +342,7 @@ _oos_last = case((Product.availability == OUT_OF_STOCK, 1), else_=0)
 
 def _fulltext_query(
     session: Session, terms: Sequence[str], *, any_term: bool, boost_category: str | None = None
-) -> Select[tuple[object, ...]]:
+) -> ProductSelect:
     """A select of product columns matching `terms`, ordered by the documented ranking."""
     dialect = session.get_bind().dialect.name
     safe = [t for t in terms if re.fullmatch(r"[a-z0-9]+", t)]
@@ -349,9 +353,9 @@ def _fulltext_query(
         joiner = " OR " if any_term else " AND "
         match = joiner.join(f'"{t}"*' if len(t) >= 3 else f'"{t}"' for t in safe)
         fts = table("products_fts", literal_column("rowid"))
-        score = literal_column("bm25(products_fts, 10.0, 6.0, 3.0, 4.0, 1.0)")
+        score: ColumnClause[float] = literal_column("bm25(products_fts, 10.0, 6.0, 3.0, 4.0, 1.0)")
         return (
-            select(*_columns())  # type: ignore[call-overload]
+            _product_select()
             .join(fts, literal_column("products_fts.rowid") == Product.id)
             .where(text("products_fts MATCH :match").bindparams(match=match))
             .order_by(_oos_last, *boost, func.round(score, 1), Product.rating.desc(), Product.id)
@@ -360,10 +364,10 @@ def _fulltext_query(
         joiner = " | " if any_term else " & "
         tsq = joiner.join(f"{t}:*" for t in safe)
         query_vec = func.to_tsquery("english", tsq)
-        vector = literal_column("products.search_vector")
+        vector: ColumnClause[Any] = literal_column("products.search_vector")
         rank = func.ts_rank_cd(vector, query_vec)
         return (
-            select(*_columns())  # type: ignore[call-overload]
+            _product_select()
             .where(vector.op("@@")(query_vec))
             .order_by(
                 _oos_last,
@@ -384,14 +388,14 @@ def _fulltext_query(
     ]
     combined = or_(*conditions) if any_term else and_(*conditions)
     return (
-        select(*_columns())
+        _product_select()
         .where(combined)
         .order_by(_oos_last, *boost, Product.rating.desc(), Product.id)
-    )  # type: ignore[call-overload]
+    )
 
 
-def _browse_query() -> Select[tuple[object, ...]]:
-    return select(*_columns()).order_by(_oos_last, Product.rating.desc(), Product.id)  # type: ignore[call-overload]
+def _browse_query() -> ProductSelect:
+    return _product_select().order_by(_oos_last, Product.rating.desc(), Product.id)
 
 
 def search_products(session: Session, text_query: str, *, limit: int = 5) -> SearchResult:
@@ -513,7 +517,7 @@ def resolve_product(
 
 def get_product(session: Session, product_id: int) -> ProductHit | None:
     """Return one product by id."""
-    hits = _hits(session, select(*_columns()).where(Product.id == product_id))  # type: ignore[call-overload]
+    hits = _hits(session, _product_select().where(Product.id == product_id))
     return hits[0] if hits else None
 
 
@@ -544,21 +548,24 @@ def bought_together(
 ) -> list[ProductHit]:
     """Products that share orders or carts with this one, most often first."""
     counts: dict[int, int] = {}
-    for line in (OrderLine, CartLine):
-        basket = line.order_id if line is OrderLine else line.cart_id  # type: ignore[attr-defined]
-        other = select(basket.label("basket")).where(line.product_id == product_id).subquery()
-        query = (
-            select(line.product_id, func.count())
-            .join(other, other.c.basket == basket)
-            .where(line.product_id != product_id)
-            .group_by(line.product_id)
+    pairs = (
+        (OrderLine.order_id, OrderLine.product_id),
+        (CartLine.cart_id, CartLine.product_id),
+    )
+    for basket, item in pairs:
+        baskets = select(basket.label("basket")).where(item == product_id).subquery()
+        co_bought = (
+            select(item, func.count())
+            .join(baskets, baskets.c.basket == basket)
+            .where(item != product_id)
+            .group_by(item)
         )
-        for pid, n in session.execute(query):
+        for pid, n in session.execute(co_bought):
             counts[int(pid)] = counts.get(int(pid), 0) + int(n)
     if not counts:
         return []
     filters = Filters(max_price=max_price)
-    query = _apply_filters(select(*_columns()).where(Product.id.in_(list(counts))), filters)  # type: ignore[call-overload]
+    query = _apply_filters(_product_select().where(Product.id.in_(list(counts))), filters)
     hits = _hits(session, query)
     hits.sort(key=lambda h: (h.availability == OUT_OF_STOCK, -counts[h.id], -h.rating, h.id))
     return hits[:limit]

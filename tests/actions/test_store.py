@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from actions import store
 from actions.errors import (
@@ -28,7 +29,7 @@ def test_seed_derives_orders_in_every_status(seeded_url: str) -> None:
         assert store.list_orders(seeded_url, status=status.value, limit=1), status
 
 
-def test_seed_loads_the_whole_catalog(session) -> None:  # type: ignore[no-untyped-def]
+def test_seed_loads_the_whole_catalog(session: Session) -> None:
     counts = {
         table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
         for table in ("products", "orders", "customers", "product_reviews", "carts", "invoices")
