@@ -31,7 +31,7 @@ def test_seed_derives_orders_in_every_status(seeded_url: str) -> None:
 
 def test_seed_loads_the_whole_catalog(session: Session) -> None:
     counts = {
-        table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+        table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
         for table in ("products", "orders", "customers", "product_reviews", "carts", "invoices")
     }
     assert counts["products"] == 194
