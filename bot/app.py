@@ -22,8 +22,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from bot import review
 from bot.action_client import ActionClient
-from bot.classifier import BatchingClassifier, Classifier, load_classifier
+from bot.classifier import BatchingClassifier, Classifier
 from bot.domain import load_domain
 from bot.errors import (
     BotError,
@@ -117,7 +118,7 @@ def create_app(
         model = (
             classifier
             if classifier is not None
-            else await asyncio.to_thread(load_classifier, settings.model_dir)
+            else await asyncio.to_thread(review.load_model, app, settings.model_dir)
         )
         db = store or TranscriptStore(settings.database_url, settings.lock_timeout_s)
         await asyncio.to_thread(db.create_tables)
@@ -263,6 +264,8 @@ def create_app(
             media_type="application/javascript",
             headers={"Cache-Control": "public, max-age=300"},
         )
+
+    review.install(app, settings)
 
     if settings.demo_page:
 

@@ -1,0 +1,50 @@
+"""Transcript review: the inbox pages and JSON API, and model hot-reload from the registry.
+
+`install(app, settings)` adds the `/review` pages and the `/api/review` routes to the
+bot's app; `load_model(app, model_dir)` is what the app's lifespan calls to load the
+model that follows the registry's `current` pointer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.review.settings import ReviewSettings, get_review_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from bot.review.reload import LiveClassifier
+    from bot.settings import BotSettings
+
+
+def review_settings(app: FastAPI) -> ReviewSettings:
+    """The review settings the app uses (a test's dependency override wins)."""
+    getter = app.dependency_overrides.get(get_review_settings, get_review_settings)
+    settings: ReviewSettings = getter()
+    return settings
+
+
+def load_model(app: FastAPI, model_dir: Path) -> LiveClassifier:
+    """Load the registry's current model (or `model_dir`) and keep following the registry.
+
+    Blocking: call it from a worker thread.
+    """
+    from bot.review.reload import load_live_classifier
+
+    live = load_live_classifier(model_dir, review_settings(app))
+    app.state.live_model = live
+    return live
+
+
+def install(app: FastAPI, settings: BotSettings) -> None:
+    """Add the review pages (`/review`) and the review API (`/api/review`) to the bot's app."""
+    from bot.review import api, pages
+
+    app.state.bot_settings = settings
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+
+__all__ = ["ReviewSettings", "get_review_settings", "install", "load_model", "review_settings"]

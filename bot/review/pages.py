@@ -1,0 +1,341 @@
+"""The review pages under `/review`: login, inbox, one turn in context, analytics.
+
+Plain server-rendered HTML (Jinja2 templates, one stylesheet, no JavaScript needed).
+Without the review token a page answers 401 with the login form in its body, so a
+browser shows the form and a script sees the status. Forms post
+`application/x-www-form-urlencoded` bodies with a CSRF field; the login cookie is
+HttpOnly and SameSite=Strict.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import date
+from importlib import resources
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.engine import Engine
+
+from bot.errors import BotError
+from bot.review import store
+from bot.review.api import get_engine, get_handoff_action
+from bot.review.auth import (
+    COOKIE,
+    ReviewConfig,
+    configuration_problem,
+    csrf_value,
+    is_authorised,
+    session_value,
+    webhook_token_of,
+)
+
+router = APIRouter(prefix="/review", include_in_schema=False)
+_MAX_FORM_BYTES = 64_000
+
+_env = Environment(
+    loader=PackageLoader("bot.review", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class FormError(BotError):
+    """A review form was posted with a bad or missing field."""
+
+    status_code = 400
+    code = "invalid_form"
+
+
+def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a template of `bot/review/templates` into an HTML response."""
+    html = _env.get_template(name).render(**context)
+    return HTMLResponse(html, status_code=status_code, headers=_NO_STORE)
+
+
+_NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
+
+
+def _login_page(request: Request, review: ReviewConfig, error: str | None = None) -> HTMLResponse:
+    problem = configuration_problem(review, webhook_token_of(request))
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return render(
+        "login.html",
+        status_code=401,
+        error=error,
+        problem=problem,
+        next=_safe_next(target),
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow redirects back into the review pages (never to another site)."""
+    if target and target.startswith("/review") and not target.startswith("//"):
+        return target
+    return "/review"
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    body = await request.body()
+    if len(body) > _MAX_FORM_BYTES:
+        raise FormError(f"expected a form of at most {_MAX_FORM_BYTES} bytes, found {len(body)}")
+    try:
+        return parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError as exc:
+        raise FormError("expected a UTF-8 form body") from exc
+
+
+def _first(form: dict[str, list[str]], key: str) -> str:
+    values = form.get(key) or [""]
+    return values[0].strip()
+
+
+def _check_csrf(form: dict[str, list[str]], review: ReviewConfig) -> None:
+    expected = csrf_value(review.review_token or "")
+    if not hmac.compare_digest(_first(form, "csrf").encode(), expected.encode()):
+        raise FormError(
+            "the form's security field is missing or stale; reload the page and try again"
+        )
+
+
+@router.get("/static/review.css")
+def stylesheet() -> Response:
+    """The review pages' stylesheet (public: it holds no data)."""
+    css = resources.files("bot.review").joinpath("static", "review.css").read_text("utf-8")
+    return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, review: ReviewConfig, next: str = "/review") -> Response:
+    """The login form."""
+    if is_authorised(request, review, webhook_token_of(request)):
+        return RedirectResponse(_safe_next(next), status_code=303)
+    problem = configuration_problem(review, webhook_token_of(request))
+    return render("login.html", error=None, problem=problem, next=_safe_next(next))
+
+
+@router.post("/login")
+async def login(request: Request, review: ReviewConfig) -> Response:
+    """Check the token; on success set the session cookie and go to the inbox."""
+    form = await _form(request)
+    token = _first(form, "token")
+    target = _safe_next(_first(form, "next"))
+    problem = configuration_problem(review, webhook_token_of(request))
+    if problem or not hmac.compare_digest(token.encode(), (review.review_token or "").encode()):
+        return render(
+            "login.html",
+            status_code=401,
+            error=None if problem else "That is not the review token.",
+            problem=problem,
+            next=target,
+        )
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        session_value(review.review_token or ""),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=12 * 3600,
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    """Forget the session cookie."""
+    response = RedirectResponse("/review/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def _filters(request: Request) -> tuple[store.TurnFilter, dict[str, str]]:
+    """Read the inbox filters from the query string, ignoring values that do not parse."""
+    q = request.query_params
+    raw = {k: q.get(k, "").strip() for k in _FILTER_KEYS}
+
+    def number(key: str) -> float | None:
+        try:
+            value = float(raw[key])
+        except ValueError:
+            raw[key] = ""
+            return None
+        return min(max(value, 0.0), 1.0)
+
+    def day(key: str) -> date | None:
+        try:
+            return date.fromisoformat(raw[key])
+        except ValueError:
+            raw[key] = ""
+            return None
+
+    reviewed = {"no": False, "yes": True}.get(raw["reviewed"])
+    if reviewed is None and raw["reviewed"] != "all":
+        raw["reviewed"] = "no"
+        reviewed = False
+    flt = store.TurnFilter(
+        reviewed=reviewed,
+        intent=raw["intent"] or None,
+        min_confidence=number("min_confidence"),
+        max_confidence=number("max_confidence"),
+        fallback_only=raw["only"] == "fallback",
+        handoff_only=raw["only"] == "handoff",
+        since=day("since"),
+        until=day("until"),
+        verdict=raw["verdict"] if raw["verdict"] in store.VERDICTS else None,
+    )
+    return flt, raw
+
+
+_FILTER_KEYS = (
+    "reviewed",
+    "intent",
+    "min_confidence",
+    "max_confidence",
+    "only",
+    "since",
+    "until",
+    "verdict",
+    "page",
+)
+
+
+Db = Annotated[Engine, Depends(get_engine)]
+Handoff = Annotated[str, Depends(get_handoff_action)]
+
+
+def _intent_choices(request: Request, engine: Engine) -> list[str]:
+    chat = getattr(request.app.state, "chat", None)
+    known = set(chat.domain.intents if chat is not None else [])
+    known |= set(store.predicted_intents(engine))
+    known.discard(store.FALLBACK_INTENT)
+    return sorted(known)
+
+
+@router.get("", response_class=HTMLResponse)
+def inbox(request: Request, review: ReviewConfig, engine: Db, handoff: Handoff) -> Response:
+    """The inbox: turns to review, least confident first, with filters and bulk actions."""
+    if not is_authorised(request, review, webhook_token_of(request)):
+        return _login_page(request, review)
+    flt, raw = _filters(request)
+    try:
+        page = max(1, int(raw["page"] or 1))
+    except ValueError:
+        page = 1
+    size = review.review_page_size
+    items, total = store.list_turns(
+        engine, flt, handoff_action=handoff, limit=size, offset=(page - 1) * size
+    )
+    here = "/review" + (f"?{request.url.query}" if request.url.query else "")
+    query = {k: v for k, v in raw.items() if v and k != "page"}
+    return render(
+        "inbox.html",
+        items=items,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // size)),
+        filters=raw,
+        intents=_intent_choices(request, engine),
+        predicted=store.predicted_intents(engine),
+        verdicts=store.VERDICTS,
+        csrf=csrf_value(review.review_token or ""),
+        here=here,
+        page_url=lambda n: "/review?" + urlencode({**query, "page": n}),
+        model_version=_serving_version(request),
+    )
+
+
+def _serving_version(request: Request) -> str | None:
+    chat = getattr(request.app.state, "chat", None)
+    return str(chat.classifier.version) if chat is not None else None
+
+
+@router.get("/turns/{turn_id}", response_class=HTMLResponse)
+def turn_page(turn_id: int, request: Request, review: ReviewConfig, engine: Db) -> Response:
+    """One turn: its ranking, the bot's replies, the conversation around it, the actions."""
+    if not is_authorised(request, review, webhook_token_of(request)):
+        return _login_page(request, review)
+    turn = store.get_turn(engine, turn_id)
+    return render(
+        "turn.html",
+        turn=turn,
+        intents=_intent_choices(request, engine),
+        csrf=csrf_value(review.review_token or ""),
+        here=f"/review/turns/{turn_id}",
+        back=_safe_next(request.query_params.get("next")),
+        model_version=_serving_version(request),
+    )
+
+
+_ACTIONS: dict[str, store.Verdict] = {
+    "correct": "correct",
+    "relabel": "relabeled",
+    "out_of_scope": "out_of_scope",
+    "ignore": "ignored",
+}
+
+
+def _apply(engine: Engine, ids: list[int], form: dict[str, list[str]], intent_key: str) -> None:
+    action = _first(form, "action")
+    if action == "undo":
+        store.clear_reviews(engine, ids)
+        return
+    if action not in _ACTIONS:
+        raise FormError(f"expected an action in {[*_ACTIONS, 'undo']}, found {action!r}")
+    intent = _first(form, intent_key) or _first(form, "intent") or None
+    store.review_turns(engine, ids, _ACTIONS[action], intent=intent)
+
+
+@router.post("/turns/{turn_id}")
+async def review_one(turn_id: int, request: Request, review: ReviewConfig, engine: Db) -> Response:
+    """Apply the posted action (correct, relabel, out_of_scope, ignore, undo) to one turn."""
+    if not is_authorised(request, review, webhook_token_of(request)):
+        return _login_page(request, review)
+    form = await _form(request)
+    _check_csrf(form, review)
+    _apply(engine, [turn_id], form, f"intent_{turn_id}")
+    return RedirectResponse(_safe_next(_first(form, "next")), status_code=303)
+
+
+@router.post("/bulk")
+async def review_many(request: Request, review: ReviewConfig, engine: Db) -> Response:
+    """Apply one action to every checked turn."""
+    if not is_authorised(request, review, webhook_token_of(request)):
+        return _login_page(request, review)
+    form = await _form(request)
+    _check_csrf(form, review)
+    try:
+        ids = [int(v) for v in form.get("ids", [])]
+    except ValueError as exc:
+        raise FormError("expected turn ids to be whole numbers") from exc
+    if not ids:
+        raise FormError("select at least one turn (the boxes on the left) for a bulk action")
+    form["action"] = [_first(form, "bulk_action")]
+    _apply(engine, ids, form, "bulk_intent")
+    return RedirectResponse(_safe_next(_first(form, "next")), status_code=303)
+
+
+@router.get("/analytics", response_class=HTMLResponse)
+def analytics_page(
+    request: Request, review: ReviewConfig, engine: Db, handoff: Handoff, days: int = 30
+) -> Response:
+    """Volume per day, intent distribution, fallback and handoff rates, review progress."""
+    if not is_authorised(request, review, webhook_token_of(request)):
+        return _login_page(request, review)
+    from bot.analytics import charts, summarise
+
+    days = min(max(days, 1), 366)
+    summary = summarise(engine, days=days, handoff_action=handoff)
+    return render(
+        "analytics.html",
+        summary=summary,
+        charts=charts(summary),
+        days=days,
+        csrf=csrf_value(review.review_token or ""),
+        model_version=_serving_version(request),
+    )

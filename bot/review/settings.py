@@ -1,0 +1,43 @@
+"""Settings of the review pages and of model hot-reload (prefix `SHOPINTENT_`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ReviewSettings(BaseSettings):
+    """What the review pages, the review API and the model reloader read from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SHOPINTENT_", env_file=".env", extra="ignore")
+
+    review_token: str | None = Field(
+        default=None,
+        description="secret of the review pages and API (Bearer or login); unset disables review",
+    )
+    registry_dir: Path = Field(
+        default=Path("models"), description="model registry the bot serves from"
+    )
+    model_reload_s: float = Field(
+        default=2.0, ge=0, description="seconds between two looks at the registry's current pointer"
+    )
+    review_page_size: int = Field(default=50, ge=1, le=500, description="turns per inbox page")
+
+    @field_validator("review_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_review_settings() -> ReviewSettings:
+    """Return the cached review settings (read from the environment on first use).
+
+    Tests override this dependency with `app.dependency_overrides[get_review_settings]`.
+    """
+    return ReviewSettings()
