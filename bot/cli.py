@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import BotError
+from bot.review import commands as review_commands
 
 # CLI flag -> environment variable read by `bot.settings.BotSettings`.
 _SETTING_FLAGS = {
@@ -52,6 +53,7 @@ def register(sub: Any) -> None:
     chat.add_argument("--sender", default="terminal", help="conversation id")
     chat.add_argument("--token", default=os.environ.get("SHOPINTENT_WEBHOOK_TOKEN"), help="token")
     chat.set_defaults(func=run_chat)
+    review_commands.register(sub)
 
 
 def apply_overrides(args: argparse.Namespace) -> None:
