@@ -1,1 +1,48 @@
-"""Natural-language understanding: data loading and validation, fine-tuning, inference, evaluation."""
+"""Natural-language understanding: data loading and validation, fine-tuning, inference, evaluation.
+
+>>> from nlu import IntentClassifier  # doctest: +SKIP
+>>> IntentClassifier.load("models/default").parse("where is my order 4411?")  # doctest: +SKIP
+
+The public names are imported on first use, so `import nlu` (and `shopintent --help`)
+stays fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nlu.classifier import IntentClassifier, ParseResult
+    from nlu.config import TrainConfig
+    from nlu.entities import EntityExtractor
+    from nlu.evaluate import EvalResult, evaluate
+    from nlu.train import load_data, train
+
+_EXPORTS = {
+    "IntentClassifier": "nlu.classifier",
+    "ParseResult": "nlu.classifier",
+    "TrainConfig": "nlu.config",
+    "EntityExtractor": "nlu.entities",
+    "EvalResult": "nlu.evaluate",
+    "evaluate": "nlu.evaluate",
+    "load_data": "nlu.train",
+    "train": "nlu.train",
+}
+
+__all__ = [
+    "EntityExtractor",
+    "EvalResult",
+    "IntentClassifier",
+    "ParseResult",
+    "TrainConfig",
+    "evaluate",
+    "load_data",
+    "train",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'nlu' has no attribute {name!r}")

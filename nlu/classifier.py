@@ -1,0 +1,340 @@
+"""Inference: `IntentClassifier` turns messages into the NLU parse result.
+
+The parse result has exactly the shape Rasa's NLU produces (see ARCHITECTURE.md):
+`{"text", "intent": {"name", "confidence"}, "intent_ranking": [...], "entities": [...]}`.
+A message the decision rule rejects comes back as intent `nlu_fallback` with
+confidence `1 - top confidence` and the model's real ranking kept.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
+
+import numpy as np
+
+from nlu.artifact import ArtifactError, ArtifactMeta, OosStats
+from nlu.config import FALLBACK_INTENT, get_settings
+from nlu.entities import EntityExtractor
+from nlu.errors import NluError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+RANKING_SIZE = 10
+
+
+class BadMessageError(NluError):
+    """A message given to the classifier is not a string."""
+
+
+class IntentScore(TypedDict):
+    """One intent and its calibrated confidence."""
+
+    name: str
+    confidence: float
+
+
+class ParseResult(TypedDict):
+    """The NLU parse result (Rasa's shape), also the tracker's `latest_message`."""
+
+    text: str
+    intent: IntentScore
+    intent_ranking: list[IntentScore]
+    entities: list[dict[str, Any]]
+
+
+@dataclass
+class RawOutputs:
+    """Model outputs for a batch of messages, before the decision rule."""
+
+    logits: np.ndarray  # (n, labels)
+    features: np.ndarray | None  # (n, hidden) mean-pooled last layer, when requested
+
+
+@dataclass
+class Decisions:
+    """The decision rule applied to a batch of messages."""
+
+    probs: np.ndarray  # (n, labels) temperature-scaled probabilities
+    top: np.ndarray  # (n,) index of the most likely label
+    scores: np.ndarray  # (n,) in-scope score of the OOS method (higher = more in scope)
+    rejected: np.ndarray  # (n,) bool: the score is below the threshold
+
+
+def default_threads() -> int:
+    """Torch CPU threads used for inference when not configured: cores, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def forward(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    *,
+    max_length: int,
+    batch_size: int = 64,
+    features: bool = False,
+    progress: bool = False,
+) -> RawOutputs:
+    """Run the model over `texts` in length-sorted batches without padding to max length.
+
+    Args:
+        model: a sequence-classification model in eval mode.
+        tokenizer: its tokenizer.
+        texts: messages.
+        max_length: truncation length in tokens.
+        batch_size: messages per forward pass.
+        features: also return mean-pooled last-layer features (for distance methods).
+        progress: show a tqdm progress bar.
+
+    Returns:
+        Logits (and features) in the order of `texts`.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    n = len(texts)
+    config: Any = model.config
+    num_labels = int(config.num_labels)
+    logits = np.zeros((n, num_labels), dtype=np.float32)
+    feats: np.ndarray | None = None
+    # Sorting by length keeps padding inside a batch small.
+    order = sorted(range(n), key=lambda i: len(texts[i]))
+    device = next(model.parameters()).device
+    starts = range(0, n, batch_size)
+    with torch.inference_mode():
+        for start in tqdm(starts, disable=not progress, desc="predicting", unit="batch"):
+            idx = order[start : start + batch_size]
+            enc = tokenizer(
+                [texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            ).to(device)
+            out = model(**enc, output_hidden_states=features)
+            logits[idx] = out.logits.float().cpu().numpy()
+            if features:
+                mask = enc["attention_mask"].unsqueeze(-1).to(out.hidden_states[-1].dtype)
+                pooled = (out.hidden_states[-1] * mask).sum(1) / mask.sum(1).clamp(min=1)
+                if feats is None:
+                    feats = np.zeros((n, pooled.shape[-1]), dtype=np.float32)
+                feats[idx] = pooled.float().cpu().numpy()
+    if features and feats is None:
+        feats = np.zeros((0, int(config.hidden_size)), dtype=np.float32)
+    return RawOutputs(logits=logits, features=feats)
+
+
+def model_labels(model: PreTrainedModel) -> list[str]:
+    """Return a classification model's labels in label-id order."""
+    config: Any = model.config
+    return [str(config.id2label[i]) for i in range(int(config.num_labels))]
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Return row-wise softmax of `logits / temperature`."""
+    z = logits / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def in_scope_scores(
+    method: str, probs: np.ndarray, features: np.ndarray | None, stats: OosStats | None
+) -> np.ndarray:
+    """Return each message's in-scope score under `method` (higher = more in scope).
+
+    `softmax`: the calibrated top probability. `mahalanobis`: minus the Mahalanobis
+    distance of the mean-pooled features to the nearest in-scope class centroid.
+    """
+    if method == "softmax":
+        return np.asarray(probs.max(axis=1))
+    if method == "mahalanobis":
+        if features is None or stats is None:
+            raise ArtifactError(
+                "the mahalanobis method needs features and embedding statistics; the "
+                "model's oos_stats file is missing, retrain with `shopintent train`"
+            )
+        return -stats.distances(features)
+    raise ArtifactError(f"unknown OOS method {method!r}: expected softmax or mahalanobis")
+
+
+def decide(
+    outputs: RawOutputs,
+    *,
+    temperature: float,
+    method: str,
+    threshold: float,
+    stats: OosStats | None = None,
+) -> Decisions:
+    """Apply temperature scaling and the rejection rule to raw outputs."""
+    probs = softmax(outputs.logits, temperature)
+    scores = in_scope_scores(method, probs, outputs.features, stats)
+    return Decisions(
+        probs=probs, top=probs.argmax(axis=1), scores=scores, rejected=scores < threshold
+    )
+
+
+class IntentClassifier:
+    """A trained intent classifier with calibrated confidences and OOS rejection.
+
+    >>> clf = IntentClassifier.load("models/default")  # doctest: +SKIP
+    >>> clf.parse("where is my order 4411?")["intent"]["name"]  # doctest: +SKIP
+    'track_order'
+    """
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        meta: ArtifactMeta,
+        stats: OosStats | None,
+        *,
+        batch_size: int = 32,
+    ) -> None:
+        self._model = model
+        self._tokenizer = tokenizer
+        self.meta = meta
+        self._stats = stats
+        self._batch_size = batch_size
+        self._entities = EntityExtractor.from_config(meta.entities)
+        self._labels = model_labels(model)
+
+    @classmethod
+    def load(cls, directory: str | Path, *, num_threads: int | None = None) -> IntentClassifier:
+        """Load a model directory written by `shopintent train`.
+
+        Args:
+            directory: the artifact directory.
+            num_threads: torch CPU threads (default: `SHOPINTENT_NLU_THREADS` or up to 4).
+
+        Raises:
+            NotAModelError: the directory has no `shopintent.json`.
+            ArtifactError: the artifact is damaged.
+        """
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        meta = ArtifactMeta.load(directory)
+        settings = get_settings()
+        torch.set_num_threads(num_threads or settings.nlu_threads or default_threads())
+        directory = Path(directory)
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(directory)
+            model = AutoModelForSequenceClassification.from_pretrained(directory)
+        except (OSError, ValueError) as exc:
+            raise ArtifactError(
+                f"{directory}: cannot load the transformer weights or tokenizer ({exc}); "
+                "retrain with `shopintent train`"
+            ) from None
+        finally:
+            hf_logging.set_verbosity(verbosity)
+        model.eval()
+        labels = model_labels(model)
+        if labels != meta.labels:
+            raise ArtifactError(
+                f"{directory}: the labels in config.json {labels[:5]}... differ from "
+                f"{meta.labels[:5]}... in shopintent.json; retrain with `shopintent train`"
+            )
+        stats = None
+        if meta.decision.stats_file:
+            stats_path = directory / meta.decision.stats_file
+            if not stats_path.is_file():
+                raise ArtifactError(
+                    f"{directory}: expected embedding statistics {stats_path.name}, found none; "
+                    "retrain with `shopintent train`"
+                )
+            stats = OosStats.load(stats_path)
+        return cls(model, tokenizer, meta, stats, batch_size=settings.nlu_batch_size)
+
+    @property
+    def labels(self) -> list[str]:
+        """The intents the model knows, in label-id order."""
+        return list(self._labels)
+
+    @property
+    def version(self) -> str:
+        """Model id: creation timestamp plus training-data hash."""
+        return self.meta.model_version
+
+    def parse(self, text: str) -> ParseResult:
+        """Classify one message and extract its entities.
+
+        Raises:
+            BadMessageError: `text` is not a string.
+        """
+        return self.parse_batch([text])[0]
+
+    def parse_batch(self, texts: Sequence[str]) -> list[ParseResult]:
+        """Classify several messages with batched forward passes.
+
+        Raises:
+            BadMessageError: an item is not a string.
+        """
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise BadMessageError(
+                    f"message {i}: expected a string, found {type(text).__name__}; "
+                    "pass the message text"
+                )
+        if not texts:
+            return []
+        decisions = self.decide(texts)
+        return [
+            self._result(text, decisions, i, self._entities.extract(text))
+            for i, text in enumerate(texts)
+        ]
+
+    def decide(self, texts: Sequence[str]) -> Decisions:
+        """Return the decision rule's raw view of `texts` (used by evaluation)."""
+        rule = self.meta.decision
+        nonblank = [t if t.strip() else "." for t in texts]
+        outputs = forward(
+            self._model,
+            self._tokenizer,
+            nonblank,
+            max_length=self.meta.max_length,
+            batch_size=self._batch_size,
+            features=rule.oos_method != "softmax",
+        )
+        decisions = decide(
+            outputs,
+            temperature=rule.temperature,
+            method=rule.oos_method,
+            threshold=rule.threshold,
+            stats=self._stats,
+        )
+        # An empty message carries no intent: reject it rather than guess.
+        blank = np.array([not t.strip() for t in texts])
+        decisions.rejected = decisions.rejected | blank
+        return decisions
+
+    def predicted_names(self, decisions: Decisions) -> list[str]:
+        """Return the final intent name of each message (`nlu_fallback` when rejected)."""
+        return [
+            FALLBACK_INTENT if decisions.rejected[i] else self._labels[int(decisions.top[i])]
+            for i in range(len(decisions.top))
+        ]
+
+    def _result(
+        self, text: str, decisions: Decisions, i: int, entities: list[dict[str, Any]]
+    ) -> ParseResult:
+        probs = decisions.probs[i]
+        order = np.argsort(-probs)[:RANKING_SIZE]
+        ranking: list[IntentScore] = [
+            {"name": self._labels[int(j)], "confidence": round(float(probs[j]), 6)} for j in order
+        ]
+        top = ranking[0]
+        intent: IntentScore
+        if decisions.rejected[i]:
+            intent = {"name": FALLBACK_INTENT, "confidence": round(1.0 - top["confidence"], 6)}
+        else:
+            intent = {"name": top["name"], "confidence": top["confidence"]}
+        return {"text": text, "intent": intent, "intent_ranking": ranking, "entities": entities}

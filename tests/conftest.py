@@ -1,0 +1,314 @@
+"""Shared fixtures: small real models, fine-tuned once and cached on disk.
+
+Models are cached under `.pytest_cache/shopintent-models/<hash>`, where the hash
+covers the training data, the settings and the nlu code that shapes the artifact,
+so a rerun reuses them and any change retrains.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_CACHE = ROOT / ".pytest_cache" / "shopintent-models"
+# Code whose changes must retrain the cached models.
+_ARTIFACT_CODE = ("train.py", "artifact.py", "classifier.py", "entities.py", "config.py")
+
+TINY_INTENTS: dict[str, list[str]] = {
+    "greet": [
+        "hi",
+        "hello",
+        "hey there",
+        "good morning",
+        "hello, anyone there?",
+        "hi team",
+        "good evening",
+        "hey",
+        "hiya",
+        "greetings",
+        "morning!",
+        "hello friend",
+    ],
+    "track_order": [
+        "where is my order [00123842](order_id)?",
+        "track order [4411](order_id)",
+        "has my package shipped yet",
+        "when will my order arrive",
+        "order status please",
+        "where is my parcel",
+        "is order [ORD-5521](order_id) on its way",
+        "track my delivery",
+        "my order hasn't arrived",
+        "what's the status of my order",
+        "can you track my shipment",
+        "where's my stuff",
+    ],
+    "get_refund": [
+        "i want my money back",
+        "refund please",
+        "how do i get a refund",
+        "can i return this and get a refund",
+        "i'd like to be reimbursed",
+        "give me a refund for order [7781](order_id)",
+        "return the item for a refund",
+        "request a refund",
+        "money back for my purchase",
+        "i want to return it",
+        "refund my payment",
+        "get my money back",
+    ],
+    "product_search": [
+        "do you sell [mascara](product)?",
+        "show me [sofas](product) under $500",
+        "i'm looking for [lipstick](product)",
+        "any [laptops](product) in stock",
+        "search for running shoes",
+        "do you have [Essence Mascara Lash Princess](product)",
+        "find me a cheap phone",
+        "looking for a gift under $50",
+        "what [furniture](category) do you have",
+        "show me [beauty](category) products",
+        "i need a new bag",
+        "browse [smartphones](category)",
+    ],
+    "goodbye": [
+        "bye",
+        "goodbye",
+        "see you",
+        "that's all, bye",
+        "talk later",
+        "cya",
+        "bye bye",
+        "have a nice day",
+        "see you soon",
+        "i'm done, goodbye",
+        "later",
+        "farewell",
+    ],
+    "out_of_scope": [
+        "what's the weather tomorrow",
+        "tell me a joke",
+        "who won the football game",
+        "how tall is mount everest",
+        "play some music",
+        "what is the capital of france",
+        "set an alarm for 7am",
+        "translate hello into spanish",
+        "how do i bake bread",
+        "what's 15 times 12",
+        "book a flight to rome",
+        "who is the president",
+    ],
+}
+
+TINY_TEST: dict[str, list[str]] = {
+    "greet": ["hello there", "hi!"],
+    "track_order": ["where is order [55123](order_id)", "track my package"],
+    "get_refund": ["i want a refund", "refund me please"],
+    "product_search": ["do you have lipstick", "show me laptops"],
+    "goodbye": ["bye now", "see you later"],
+    "out_of_scope": ["what's the time in tokyo", "sing me a song"],
+}
+
+TINY_SIDE_TABLES = """
+- lookup: product
+  examples: |
+    - Essence Mascara Lash Princess
+    - Annibale Colombo Sofa
+    - Apple MacBook Pro 14 Inch Space Grey
+- lookup: category
+  examples: |
+    - beauty
+    - furniture
+    - smartphones
+- synonym: smartphones
+  examples: |
+    - phones
+"""
+
+# Intents of the shop model the bot's end-to-end tests rely on.
+SHOP_INTENTS = (
+    "greet",
+    "goodbye",
+    "thank_you",
+    "affirm",
+    "deny",
+    "track_order",
+    "cancel_order",
+    "check_refund_policy",
+    "get_refund",
+    "contact_human_agent",
+    "product_search",
+    "product_info",
+    "recommend_product",
+    "delivery_options",
+    "out_of_scope",
+)
+SHOP_PER_INTENT = 40
+
+
+def rasa_yaml(intents: dict[str, list[str]], side_tables: str = "") -> str:
+    """Render intents (and optional lookup/synonym blocks) as Rasa 3.1 NLU YAML."""
+    lines = ['version: "3.1"', "nlu:"]
+    for intent, examples in intents.items():
+        lines += [f"- intent: {intent}", "  examples: |"]
+        lines += [f"    - {ex}" for ex in examples]
+    return "\n".join(lines) + "\n" + side_tables
+
+
+def _code_hash() -> str:
+    digest = hashlib.sha256()
+    for name in _ARTIFACT_CODE:
+        digest.update((ROOT / "nlu" / name).read_bytes())
+    return digest.hexdigest()
+
+
+def cached_model(key: object, build: Callable[[Path], None]) -> Path:
+    """Return a cached model dir for `key`, calling `build(output_dir)` on a miss."""
+    blob = json.dumps(key, sort_keys=True, default=str) + _code_hash()
+    path = MODEL_CACHE / hashlib.sha256(blob.encode()).hexdigest()[:16]
+    if (path / "shopintent.json").is_file():
+        return path
+    if path.exists():
+        shutil.rmtree(path)
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    build(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small Rasa project: `nlu/` (6 intents incl. out_of_scope, lookups) and `test/`."""
+    root = tmp_path_factory.mktemp("tiny-data")
+    (root / "nlu").mkdir()
+    (root / "test").mkdir()
+    (root / "nlu" / "nlu.yml").write_text(rasa_yaml(TINY_INTENTS, TINY_SIDE_TABLES))
+    (root / "test" / "nlu.yml").write_text(rasa_yaml(TINY_TEST))
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_data_no_oos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny data without any out-of-scope examples."""
+    root = tmp_path_factory.mktemp("tiny-data-no-oos")
+    intents = {k: v for k, v in TINY_INTENTS.items() if k != "out_of_scope"}
+    (root / "nlu.yml").write_text(rasa_yaml(intents))
+    return root
+
+
+def _tiny_config(data: Path, **overrides: object) -> dict[str, object]:
+    settings: dict[str, object] = {
+        "data": [str(data)],
+        "num_hidden_layers": 2,
+        "epochs": 12,
+        "batch_size": 16,
+        "learning_rate": 3e-4,
+        "max_length": 32,
+        "validation_fraction": 0.2,
+        "seed": 13,
+        "device": "cpu",
+    }
+    settings.update(overrides)
+    return settings
+
+
+def _train_from(settings: dict[str, object]) -> Callable[[Path], None]:
+    def build(out: Path) -> None:
+        from nlu.config import TrainConfig
+        from nlu.train import train
+
+        train(TrainConfig(**settings, output_dir=str(out)))  # type: ignore[arg-type]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_data: Path) -> Path:
+    """A 2-layer MiniLM fine-tuned on `tiny_data` (with OOS examples); cached on disk."""
+    settings = _tiny_config(tiny_data)
+    key = {
+        "settings": settings | {"data": None},
+        "data": (tiny_data / "nlu" / "nlu.yml").read_text(),
+    }
+    return cached_model(key, _train_from(settings))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_no_oos(tiny_data_no_oos: Path) -> Path:
+    """A 1-layer model trained on data without OOS examples (softmax rejection)."""
+    settings = _tiny_config(tiny_data_no_oos, num_hidden_layers=1, epochs=6, oos_method="softmax")
+    key = {
+        "settings": settings | {"data": None},
+        "data": (tiny_data_no_oos / "nlu.yml").read_text(),
+    }
+    return cached_model(key, _train_from(settings))
+
+
+@pytest.fixture(scope="session")
+def shop_model() -> Path:
+    """A full 6-layer model trained on 15 intents of the shipped training data.
+
+    Classifies simple shop messages ("hi", "where is my order?", "can I return it?",
+    "talk to a human") and rejects off-topic ones ("what's the weather in Paris").
+    Carries the shipped lookups, so product/brand/category entities work too.
+    """
+    import random
+
+    from nlu.data import read_splits
+    from nlu.entities import build_entity_config
+    from nlu.train import LabelledTexts, prepare_data
+
+    data = read_splits(ROOT / "training_data")["train"]
+    rng = random.Random(7)
+    chosen = []
+    for intent in SHOP_INTENTS:
+        examples = [e for e in data.examples if e.intent == intent]
+        chosen.extend(rng.sample(examples, min(SHOP_PER_INTENT, len(examples))))
+    settings: dict[str, object] = {
+        "data": ["training_data"],
+        "epochs": 8,
+        "batch_size": 16,
+        "learning_rate": 1e-4,
+        "max_length": 48,
+        "seed": 7,
+        "device": "cpu",
+    }
+    key = {
+        "settings": settings,
+        "examples": sorted((e.text, e.intent) for e in chosen),
+        "side": [data.lookups, data.synonyms, data.regexes],
+    }
+
+    def build(out: Path) -> None:
+        from nlu.config import TrainConfig
+        from nlu.train import train
+
+        config = TrainConfig(**settings, output_dir=str(out))  # type: ignore[arg-type]
+        entities = build_entity_config(
+            data.lookups,
+            data.synonyms,
+            data.regexes,
+            [(e.text, e.intent, [(s.start, s.end) for s in e.entities]) for e in data.examples],
+        )
+        prepared = prepare_data(
+            LabelledTexts([e.text for e in chosen], [e.intent for e in chosen]),
+            validation_fraction=config.validation_fraction,
+            seed=config.seed,
+            entities=entities,
+        )
+        train(config, prepared)
+
+    return cached_model(key, build)
