@@ -121,6 +121,7 @@ class ParsedQuery:
     terms: tuple[str, ...]
     filters: Filters
     corrections: dict[str, str] = field(default_factory=dict)
+    category_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,8 @@ class Vocabulary:
 
     terms: frozenset[str]
     term_list: list[str]
+    doc_counts: dict[str, int]
+    catalog_size: int
     categories: tuple[str, ...]
     category_phrases: dict[str, tuple[str, ...]]
     brands: dict[str, str]
@@ -187,6 +190,16 @@ class Vocabulary:
         )
         return str(match[0]) if match else term
 
+    def informative(self, terms: Sequence[str]) -> list[str]:
+        """Drop very common words (in over 2% of a large catalog) when rarer words remain.
+
+        In an any-term (OR) query such words match tens of thousands of products and
+        add almost nothing to BM25, so they only cost time.
+        """
+        limit = max(50, int(0.02 * self.catalog_size))
+        rare = [t for t in terms if self.doc_counts.get(t, 0) <= limit]
+        return rare or list(terms)
+
 
 _vocab_cache: dict[str, Vocabulary] = {}
 _vocab_lock = threading.Lock()
@@ -199,7 +212,10 @@ def vocabulary(session: Session, *, refresh: bool = False) -> Vocabulary:
     if cached and not refresh and time.monotonic() - cached.loaded_at < _VOCAB_TTL_S:
         return cached
     with _vocab_lock:
-        terms = list(session.scalars(select(SearchTerm.term)))
+        counts = {
+            t: int(n) for t, n in session.execute(select(SearchTerm.term, SearchTerm.doc_count))
+        }
+        size = int(session.scalar(select(func.count()).select_from(Product)) or 0)
         categories = tuple(session.scalars(select(Product.category).distinct()))
         brands = {
             b.lower(): b
@@ -209,8 +225,10 @@ def vocabulary(session: Session, *, refresh: bool = False) -> Vocabulary:
             if b
         }
         vocab = Vocabulary(
-            terms=frozenset(terms),
-            term_list=terms,
+            terms=frozenset(counts),
+            term_list=list(counts),
+            doc_counts=counts,
+            catalog_size=size,
             categories=categories,
             category_phrases=_category_phrases(categories),
             brands=brands,
@@ -283,7 +301,10 @@ def parse_query(text: str, vocab: Vocabulary) -> ParsedQuery:
         min_rating=bounds.min_rating,
         in_stock_only=bounds.in_stock_only,
     )
-    return ParsedQuery(terms=tuple(terms), filters=filters, corrections=corrections)
+    category_words = tuple(dict.fromkeys(t for p in category_hits for t in tokens(p)))
+    return ParsedQuery(
+        terms=tuple(terms), filters=filters, corrections=corrections, category_words=category_words
+    )
 
 
 ProductSelect = Select[int, str, str | None, str, float, float, str, int]
@@ -419,8 +440,9 @@ def search_products(session: Session, text_query: str, *, limit: int = 5) -> Sea
 def search_parsed(session: Session, parsed: ParsedQuery, *, limit: int = 5) -> SearchResult:
     """Run a parsed query, relaxing it step by step when nothing matches.
 
-    Order of relaxation: all terms → any term → brand words as terms instead of a
-    brand filter. Category, price, rating and stock bounds are never relaxed.
+    Order of relaxation: all terms → all terms plus the category words instead of the
+    category filter ("phone case") → any term → brand words as terms instead of a brand
+    filter. Price, rating and stock bounds are never relaxed.
     """
     filters = parsed.filters
     if not parsed.terms:
@@ -434,9 +456,16 @@ def search_parsed(session: Session, parsed: ParsedQuery, *, limit: int = 5) -> S
             return SearchResult(hits=[], query=parsed)
         hits = _hits(session, _apply_filters(_browse_query(), filters).limit(limit))
         return SearchResult(hits=hits, query=parsed)
-    for any_term in (False, True):
-        query = _fulltext_query(session, parsed.terms, any_term=any_term)
-        hits = _hits(session, _apply_filters(query, filters).limit(limit))
+    attempts: list[tuple[tuple[str, ...], Filters, bool]] = [(parsed.terms, filters, False)]
+    if filters.categories:
+        # "phone case": the category word may describe the product rather than its category.
+        attempts.append(
+            ((*parsed.terms, *parsed.category_words), replace(filters, categories=()), False)
+        )
+    attempts.append((tuple(vocabulary(session).informative(parsed.terms)), filters, True))
+    for terms, attempt_filters, any_term in attempts:
+        query = _fulltext_query(session, terms, any_term=any_term)
+        hits = _hits(session, _apply_filters(query, attempt_filters).limit(limit))
         if hits:
             return SearchResult(hits=hits, query=parsed, relaxed=any_term)
     if filters.brands:
@@ -459,7 +488,8 @@ def resolve_product(
 ) -> Resolution:
     """Find the product a phrase names, tolerant of typos and partial names.
 
-    Full-text candidates (any corrected term, prefix match, BM25 order) are re-ranked
+    Full-text candidates (all corrected terms; if none match, any informative term; prefix
+    match, BM25 order) are re-ranked
     with rapidfuzz against "brand title"; only those candidates are scored.
 
     Args:
@@ -484,7 +514,10 @@ def resolve_product(
     query_text = " ".join(terms)
     if not terms:
         return Resolution(product=None, candidates=[], phrase=phrase.strip()[:80])
-    hits = _hits(session, _fulltext_query(session, terms, any_term=True).limit(candidates))
+    hits = _hits(session, _fulltext_query(session, terms, any_term=False).limit(candidates))
+    if not hits:
+        or_terms = vocab.informative(terms)
+        hits = _hits(session, _fulltext_query(session, or_terms, any_term=True).limit(candidates))
     scored: list[tuple[float, int, ProductHit]] = []
     for rank, hit in enumerate(hits):
         name = normalize(f"{hit.brand or ''} {hit.title}")
@@ -529,7 +562,8 @@ def similar_products(
     if product is None:
         return []
     words = tokens(normalize(" ".join([product.title, *(product.tags or [])])))
-    terms = [w for w in dict.fromkeys(content_terms(" ".join(words))) if len(w) > 1][:_MAX_TERMS]
+    terms = [w for w in dict.fromkeys(content_terms(" ".join(words))) if len(w) > 1]
+    terms = vocabulary(session).informative(terms)[:_MAX_TERMS]
     if not terms:
         return top_rated(
             session,
