@@ -142,6 +142,18 @@ def _register_retrain(sub: Any) -> None:
         action="store_false",
         help="score and register the candidate, but never promote it",
     )
+    p.add_argument(
+        "--warm-start",
+        action="store_true",
+        help="fine-tune the serving model (same intents) instead of the base encoder: faster",
+    )
+    p.add_argument(
+        "--annotation-repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="how often each annotated turn enters the training data (default: %(default)s)",
+    )
     p.add_argument("--config", type=Path, metavar="JSON", help="training settings file")
     p.add_argument("--epochs", type=float, help="training epochs")
     p.add_argument("--max-steps", type=int, help="stop after N steps")
@@ -310,6 +322,8 @@ def run_retrain(args: argparse.Namespace) -> int:
             max_test_drop=args.max_test_drop, min_annotated_gain=args.min_annotated_gain
         ),
         promote=args.promote,
+        warm_start=args.warm_start,
+        annotation_repeat=args.annotation_repeat,
     )
     result = retrain(config)
     print()

@@ -254,6 +254,11 @@ class RetrainConfig:
             it is registered and promoted first so that `models rollback` can return to it.
         gate: The promotion tolerances.
         promote: False scores and registers the candidate but never promotes it.
+        warm_start: Fine-tune the serving model instead of the base encoder when both
+            know the same intents: a few epochs then suffice and the test score stays put.
+            With a new intent the candidate starts from the base encoder.
+        annotation_repeat: How many times each annotated turn enters the training data;
+            a reviewed correction is worth more than one of thousands of examples.
     """
 
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -263,6 +268,15 @@ class RetrainConfig:
     baseline: Path | None = DEFAULT_BASELINE
     gate: GateConfig = field(default_factory=GateConfig)
     promote: bool = True
+    warm_start: bool = False
+    annotation_repeat: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.annotation_repeat <= 100:
+            raise GateConfigError(
+                f"annotation_repeat: expected a whole number in 1..100, found "
+                f"{self.annotation_repeat!r}"
+            )
 
 
 @dataclass
@@ -285,6 +299,12 @@ class RetrainResult:
 def _read_examples(paths: Sequence[Path]) -> list[Example]:
     present = [p for p in paths if Path(p).exists()]
     return read_nlu(present).examples if present else []
+
+
+def _labels_of(model_dir: Path) -> list[str]:
+    from nlu.artifact import ArtifactMeta
+
+    return list(ArtifactMeta.load(model_dir).labels)
 
 
 def _not_inside(paths: Sequence[Path], folders: Sequence[str]) -> list[Path]:
@@ -333,16 +353,25 @@ def retrain(config: RetrainConfig, *, say: Callable[[str], None] = print) -> Ret
     registry = Registry(config.registry)
     serving_path = _serving(registry, config.baseline, say)
 
+    extra = _not_inside(annotations, config.train.data)
+    data = [*config.train.data, *(str(p) for p in extra for _ in range(config.annotation_repeat))]
+    overrides: dict[str, object] = {"data": data}
+    if config.warm_start and serving_path is not None:
+        intents = {e.intent for e in read_nlu([*config.train.data, *map(str, extra)]).examples}
+        known = _labels_of(serving_path)
+        if intents == set(known):
+            overrides.update(base_model=str(serving_path), num_hidden_layers=None)
+            say(f"warm start: fine-tuning the serving model {serving_path.name}")
+        else:
+            new = sorted(intents - set(known)) or sorted(set(known) - intents)
+            say(f"no warm start: the intents differ from the serving model's ({', '.join(new)})")
     staging = registry.staging_dir()
     train_config = TrainConfig(
-        **{
-            **config.train.to_dict(),
-            "data": [*config.train.data, *map(str, _not_inside(annotations, config.train.data))],
-            "output_dir": str(staging),
-        }
+        **{**config.train.to_dict(), **overrides, "output_dir": str(staging)}
     )
     say(
-        f"training a candidate on {', '.join(train_config.data)} ({len(annotated)} annotated turns)"
+        f"training a candidate on {', '.join(dict.fromkeys(train_config.data))} "
+        f"({len(annotated)} annotated turns x{config.annotation_repeat})"
     )
     started = time.perf_counter()
     try:
