@@ -70,6 +70,14 @@ class BotSettings(BaseSettings):
             return None
         return value
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _empty_url_is_default(cls, value: object) -> object:
+        # Empty means "the default" here as in the action server's settings.
+        if isinstance(value, str) and not value.strip():
+            return DEFAULT_DATABASE_URL
+        return value
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> BotSettings:

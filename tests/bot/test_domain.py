@@ -70,5 +70,5 @@ def test_missing_domain_file_says_how_to_fix_it(tmp_path: Path) -> None:
 def test_domain_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "domain.yml"
     bad.write_text("- just\n- a list\n")
-    with pytest.raises(DomainError, match="expected .* to hold a YAML mapping, found list"):
+    with pytest.raises(DomainError, match=r"expected .* to hold a YAML mapping, found list"):
         load_domain(bad, POLICY)

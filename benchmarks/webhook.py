@@ -1,0 +1,275 @@
+"""Benchmark the chat webhook: N concurrent simulated shoppers over loopback.
+
+Each shopper holds a short conversation (greet, ask for an order, give the order
+number, ask about returns, thank). The script prints p50/p95/p99 latency,
+throughput and errors, then reads the stored transcript and checks that no turn
+was lost or reordered. It rewrites the `webhook` section of docs/benchmarks.md.
+
+By default it starts its own stack (the action server on a seeded SQLite copy and
+`shopintent serve`), so nothing else needs to run:
+
+    .venv/bin/python benchmarks/webhook.py --model models/default
+    .venv/bin/python benchmarks/webhook.py --url http://127.0.0.1:5005 --database-url sqlite:///shopintent.db
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+DOC = REPO / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- begin:webhook -->", "<!-- end:webhook -->"
+
+
+@dataclass
+class Shopper:
+    """One simulated shopper and what happened to their messages."""
+
+    sender: str
+    script: list[str]
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def conversation(order_id: int) -> list[str]:
+    """The messages one shopper sends, in order."""
+    return ["hi", "where is my order?", str(order_id), "can I return it?", "thanks"]
+
+
+def free_port() -> int:
+    """Return a free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 180) -> None:
+    """Wait until `url` answers 200, or fail if the process died."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"error: server for {url} exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"error: {url} did not become ready in {timeout_s:.0f}s")
+
+
+@contextmanager
+def own_stack(model: Path, workers: int) -> Iterator[tuple[str, str]]:
+    """Start the action server and the bot on a fresh seeded SQLite file."""
+    from actions.store import ensure_seeded
+
+    if not (model / "shopintent.json").is_file():
+        raise SystemExit(
+            f"error: no trained model in {model}; run `shopintent train --output {model}` "
+            "or pass --model / --url"
+        )
+    tmp = tempfile.mkdtemp(prefix="shopintent-bench-")
+    db_url = f"sqlite:///{tmp}/bench.db"
+    ensure_seeded(db_url)
+    actions_port, bot_port = free_port(), free_port()
+    env = {**os.environ, "SHOPINTENT_DATABASE_URL": db_url, "SHOPINTENT_WEBHOOK_TOKEN": ""}
+    actions = subprocess.Popen(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "shopintent", "serve", "--port", str(bot_port), "--model", str(model),
+         "--workers", str(workers), "--action-endpoint", f"http://127.0.0.1:{actions_port}/webhook"],
+        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_ok(f"http://127.0.0.1:{actions_port}/health", actions)
+        wait_ok(f"http://127.0.0.1:{bot_port}/ready", bot)
+        yield f"http://127.0.0.1:{bot_port}", db_url
+    finally:
+        for proc in (bot, actions):
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+async def run_shopper(
+    client: httpx.AsyncClient,
+    url: str,
+    shopper: Shopper,
+    think: tuple[float, float],
+    rng: random.Random,
+) -> None:
+    """Send the shopper's messages one after the other, waiting for each answer."""
+    await asyncio.sleep(rng.uniform(0, think[1]))  # shoppers do not all arrive at once
+    for text in shopper.script:
+        started = time.perf_counter()
+        try:
+            response = await client.post(url, json={"sender": shopper.sender, "message": text})
+            ok = response.status_code == 200 and isinstance(response.json(), list)
+            if not ok:
+                shopper.errors.append(f"HTTP {response.status_code}: {response.text[:100]}")
+        except httpx.HTTPError as exc:
+            shopper.errors.append(repr(exc))
+        shopper.latencies_ms.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(rng.uniform(*think))
+
+
+async def load(
+    url: str, shoppers: list[Shopper], think: tuple[float, float], token: str | None
+) -> float:
+    """Run every shopper concurrently; return the wall time in seconds."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    limits = httpx.Limits(max_connections=len(shoppers) + 10)
+    rng = random.Random(7)
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as client:
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(run_shopper(client, f"{url}/webhooks/rest/webhook", s, think, rng) for s in shoppers)
+        )
+        return time.perf_counter() - started
+
+
+def check_transcript(database_url: str, shoppers: list[Shopper]) -> tuple[int, int]:
+    """Compare the stored transcript with what was sent; return (lost, reordered) turns."""
+    from bot.store import TranscriptStore
+
+    store = TranscriptStore(database_url)
+    lost = reordered = 0
+    for shopper in shoppers:
+        turns = store.turns(shopper.sender)
+        stored = [t["text"] for t in turns]
+        lost += max(0, len(shopper.script) - len(stored))
+        if stored != shopper.script[: len(stored)] or [t["seq"] for t in turns] != list(
+            range(1, len(turns) + 1)
+        ):
+            reordered += 1
+    store.dispose()
+    return lost, reordered
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def write_doc(table: str) -> None:
+    """Replace the webhook section of docs/benchmarks.md (creating file or markers)."""
+    section = f"{BEGIN}\n{table}\n{END}"
+    text = DOC.read_text(encoding="utf-8") if DOC.is_file() else "# Benchmarks\n"
+    if BEGIN in text and END in text:
+        text = re.sub(
+            re.escape(BEGIN) + r".*?" + re.escape(END), lambda _m: section, text, flags=re.S
+        )
+    else:
+        text = text.rstrip("\n") + "\n\n## Chat webhook\n\n" + section + "\n"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the results table."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--shoppers", type=int, default=50, help="concurrent shoppers (50)")
+    parser.add_argument("--think-ms", default="500-1500",
+                        help="pause between a shopper's messages, ms, 'lo-hi' (500-1500; 0 = none)")  # fmt: skip
+    parser.add_argument("--url", help="a running bot (default: start one)")
+    parser.add_argument("--database-url", default=os.environ.get("SHOPINTENT_DATABASE_URL"),
+                        help="the bot's database, to check the transcript (with --url)")  # fmt: skip
+    parser.add_argument(
+        "--model", type=Path, default=REPO / "models" / "default", help="model to serve"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="bot worker processes (1)")
+    parser.add_argument("--token", default=os.environ.get("SHOPINTENT_WEBHOOK_TOKEN"))
+    parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    lo, _, hi = args.think_ms.partition("-")
+    think = (float(lo) / 1000, float(hi or lo) / 1000)
+
+    with own_stack(args.model, args.workers) if args.url is None else _given(args) as (url, db_url):
+        from actions.store import list_orders
+
+        orders = [o.id for o in list_orders(db_url, limit=max(1, args.shoppers))]
+        run_id = datetime.now(UTC).strftime("%H%M%S")
+        shoppers = [
+            Shopper(f"bench-{run_id}-{i}", conversation(orders[i % len(orders)]))
+            for i in range(args.shoppers)
+        ]
+        wall = asyncio.run(load(url, shoppers, think, args.token))
+        lost, reordered = check_transcript(db_url, shoppers)
+
+    latencies = [ms for s in shoppers for ms in s.latencies_ms]
+    errors = sum(len(s.errors) for s in shoppers)
+    turns = len(latencies)
+    rows = [
+        ("shoppers (concurrent)", f"{args.shoppers}"),
+        ("turns per shopper", f"{len(shoppers[0].script)}"),
+        ("think time between turns", f"{args.think_ms} ms"),
+        ("turns sent", f"{turns}"),
+        ("errors", f"{errors}"),
+        ("turns lost (not stored)", f"{lost}"),
+        ("conversations reordered", f"{reordered}"),
+        ("latency p50", f"{percentile(latencies, 50):.1f} ms"),
+        ("latency p95", f"{percentile(latencies, 95):.1f} ms"),
+        ("latency p99", f"{percentile(latencies, 99):.1f} ms"),
+        ("latency mean / max", f"{statistics.fmean(latencies):.1f} / {max(latencies):.1f} ms"),
+        ("throughput", f"{turns / wall:.1f} turns/s over {wall:.1f} s"),
+        ("bot workers", f"{args.workers}"),
+        (
+            "machine",
+            f"{os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}",
+        ),
+    ]
+    table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+    table += (
+        f"\n\nMeasured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with "
+        f"`python benchmarks/webhook.py --shoppers {args.shoppers} --think-ms {args.think_ms}`: "
+        "end-to-end latency seen by the client over loopback (classifier, dialogue, action "
+        "server call, SQLite transcript write); every stored turn was compared with what was sent."
+    )
+    print(table)
+    for shopper in shoppers:
+        for error in shopper.errors[:1]:
+            print(f"error ({shopper.sender}): {error}", file=sys.stderr)
+    if not args.no_doc:
+        write_doc(table)
+        print(f"\nwrote the webhook section of {DOC.relative_to(REPO)}")
+    return 1 if errors or lost or reordered else 0
+
+
+@contextmanager
+def _given(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
+    if not args.database_url:
+        raise SystemExit("error: with --url, pass --database-url so the transcript can be checked")
+    yield args.url.rstrip("/"), args.database_url
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

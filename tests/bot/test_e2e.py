@@ -1,0 +1,50 @@
+"""End to end: the real model, the real action server and the bot, as separate processes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.store import TranscriptStore
+from tests.bot.conftest import LiveStack, texts
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_conversation_answers_from_the_shop_database(live_stack: LiveStack) -> None:
+    from actions.store import list_orders
+
+    order = list_orders(live_stack.database_url, status="shipped", limit=1)[0]
+    sender = "e2e-demo"
+
+    greeting = texts(live_stack.say("hi", sender))
+    assert "Hi" in greeting or "Hello" in greeting
+
+    assert "order number" in texts(live_stack.say("where is my order?", sender))
+
+    status = texts(live_stack.say(str(order.id), sender))
+    assert f"Order {order.id}" in status and "shipped on" in status
+
+    policy = texts(live_stack.say("can I return it?", sender)).lower()
+    assert "return" in policy and "day" in policy
+
+    fallback = live_stack.say("what's the weather in Paris tomorrow?", sender)
+    assert fallback[0]["buttons"], fallback
+    assert all(b["payload"].startswith("/") for b in fallback[0]["buttons"])
+
+    handoff = texts(live_stack.say("talk to a human", sender))
+    assert re.search(r"ticket is [A-Z]+-[0-9A-F]+", handoff), handoff
+
+    turns = TranscriptStore(live_stack.database_url).turns(sender)
+    assert [t["seq"] for t in turns] == [1, 2, 3, 4, 5, 6]
+    assert turns[2]["action"] == "action_order_status"
+    assert turns[0]["model_version"]
+    assert [t["intent"] for t in turns][:2] == ["greet", "track_order"]
+
+
+def test_live_bot_reports_ready_with_all_checks(live_stack: LiveStack) -> None:
+    import httpx
+
+    body = httpx.get(f"{live_stack.bot_url}/ready", timeout=10).json()
+    assert body["checks"] == {"model": True, "database": True, "action_server": True}
