@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from actions.base import EventList, ShopAction, Turn, slot_events
 from actions.models import Order, OrderStatus
-from actions.orders import CancelOutcome, cancel_order, change_shipping_address, find_order
+from actions.orders import (
+    CancelOutcome,
+    cancel_order,
+    change_shipping_address,
+    find_order,
+    find_order_by_invoice,
+)
 from actions.parsing import extract_address
 from actions.replies import ask_buttons, day, money, truncate
 
@@ -191,7 +197,18 @@ class ActionInvoice(ShopAction):
 
     def handle(self, turn: Turn) -> EventList:
         """Reply with the invoice number, date and amount, or why there is none."""
-        order = _load_order(turn, "find its invoice")
+        invoice_ref = turn.entity("invoice_id") or turn.slot("invoice_id")
+        if invoice_ref and not turn.order_id():
+            order = find_order_by_invoice(turn.session, invoice_ref)
+            if order is None:
+                turn.say(
+                    f"I couldn't find an invoice numbered {truncate(invoice_ref, 30)}. Invoice "
+                    "numbers look like INV-2026-123456; you can also give me the 6-digit order "
+                    "number."
+                )
+                return []
+        else:
+            order = _load_order(turn, "find its invoice")
         if order is None:
             return []
         invoice = order.invoice

@@ -14,7 +14,15 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from actions.models import Order, OrderLine, OrderStatus, Refund, RefundStatus, Shipment
+from actions.models import (
+    Invoice,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Refund,
+    RefundStatus,
+    Shipment,
+)
 
 CANCELLABLE = (OrderStatus.PLACED.value, OrderStatus.PAID.value)
 _RETURN_DAYS_RE = re.compile(r"(\d+)\s*days?", re.IGNORECASE)
@@ -49,6 +57,28 @@ def find_order(session: Session, order_id: str | None) -> Order | None:
         )
     )
     return session.scalars(query).first()
+
+
+_INVOICE_RE = re.compile(r"INV-?(\d{4})-?(\d{1,12})", re.IGNORECASE)
+
+
+def find_order_by_invoice(session: Session, reference: str | None) -> Order | None:
+    """Find the order of an invoice number ("INV-2026-123456"; "#123456" means the order).
+
+    Args:
+        session: Open session.
+        reference: What the shopper gave as the invoice number.
+
+    Returns:
+        The order, or None when no invoice has that number.
+    """
+    clean = (reference or "").strip().lstrip("#").strip()[:40]
+    m = _INVOICE_RE.fullmatch(clean)
+    if m:
+        number = f"INV-{m.group(1)}-{m.group(2)}"
+        order_id = session.scalar(select(Invoice.order_id).where(Invoice.number == number))
+        return find_order(session, str(order_id)) if order_id is not None else None
+    return find_order(session, clean) if clean.isdigit() else None
 
 
 class CancelOutcome(StrEnum):

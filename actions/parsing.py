@@ -25,6 +25,9 @@ _MAX_PRICE_AFTER_RE = re.compile(_NUM + r"\s+(?:or less|or under|max(?:imum)?|or
 _MIN_PRICE_RE = re.compile(
     r"\b(?:over|above|more than|at least|from|min(?:imum)?|starting at)\s+" + _NUM + _NOT_RATING
 )
+_ABOUT_RE = re.compile(
+    r"\b(?:about|around|roughly|approximately|approx\.?|near)\s+" + _NUM + _NOT_RATING
+)
 _RANGE_RE = re.compile(r"\bbetween\s+" + _NUM + r"\s+(?:and|to|-)\s+" + _NUM)
 _DASH_RANGE_RE = re.compile(
     r"\$\s*(\d{1,7}(?:\.\d{1,2})?)\s*(?:-|to)\s*\$?\s*(\d{1,7}(?:\.\d{1,2})?)"
@@ -242,7 +245,7 @@ class PriceRating:
 
 
 def parse_bounds(text: str) -> PriceRating:
-    """Read price bounds ("under $50", "between 10 and 20"), a minimum rating, "in stock".
+    """Read price bounds ("under $50", "between 10 and 20", "around 80"), a rating, "in stock".
 
     Args:
         text: Normalised shopper text (see `normalize`).
@@ -267,6 +270,11 @@ def parse_bounds(text: str) -> PriceRating:
     if m := first(_RANGE_RE) or first(_DASH_RANGE_RE):
         low, high = sorted((_amount(m.group(1)), _amount(m.group(2))))
         out.min_price, out.max_price = low, high
+        rest = rest[: m.start()] + cut(m) + rest[m.end() :]
+    if out.max_price is None and (m := first(_ABOUT_RE)):
+        # "around $80": a band of ±25 % around the amount.
+        amount = _amount(m.group(1))
+        out.min_price, out.max_price = round(amount * 0.75, 2), round(amount * 1.25, 2)
         rest = rest[: m.start()] + cut(m) + rest[m.end() :]
     if out.max_price is None and (m := first(_MAX_PRICE_RE) or first(_MAX_PRICE_AFTER_RE)):
         out.max_price = _amount(m.group(1))

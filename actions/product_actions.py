@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from actions.base import EventList, ShopAction, Turn, slot_events
 from actions.models import Product
 from actions.parsing import (
+    content_terms,
     detect_attribute,
     normalize,
     parse_bounds,
@@ -14,9 +16,11 @@ from actions.parsing import (
 )
 from actions.replies import ask_buttons, money, product_list, truncate
 from actions.search import (
+    ParsedQuery,
     ProductHit,
     Resolution,
     bought_together,
+    categories_of,
     parse_query,
     resolve_product,
     search_parsed,
@@ -147,6 +151,24 @@ class ActionProductInfo(ShopAction):
         return slot_events(product=product.title)
 
 
+def with_entity_filters(turn: Turn, parsed: ParsedQuery) -> ParsedQuery:
+    """Add the `category` and `price` entities when the text itself did not give them."""
+    filters = parsed.filters
+    if not filters.categories:
+        found = tuple(
+            c for v in turn.entities("category") for c in categories_of(v, vocabulary(turn.session))
+        )
+        if found:
+            filters = replace(filters, categories=tuple(sorted(set(found))))
+            words = tuple(t for v in turn.entities("category") for t in content_terms(v))
+            parsed = replace(parsed, category_words=words)
+    price = turn.entity("price")
+    if price and filters.min_price is None and filters.max_price is None:
+        bounds = parse_bounds(normalize(price))
+        filters = replace(filters, min_price=bounds.min_price, max_price=bounds.max_price)
+    return replace(parsed, filters=filters)
+
+
 class ActionProductSearch(ShopAction):
     """Free text to ranked products, with category, brand, price and rating filters."""
 
@@ -154,15 +176,15 @@ class ActionProductSearch(ShopAction):
 
     def handle(self, turn: Turn) -> EventList:
         """Search the catalog and reply with the best products as cards."""
-        extra = " ".join(
-            turn.entities("product") + turn.entities("brand") + turn.entities("category")
-        )
-        text = (
-            turn.text
-            if not extra or extra.lower() in normalize(turn.text)
-            else f"{turn.text} {extra}"
-        )
-        parsed = parse_query(text, vocabulary(turn.session))
+        vocab = vocabulary(turn.session)
+        in_text = normalize(turn.text)
+        extra = [
+            v
+            for v in turn.entities("product") + turn.entities("brand")
+            if normalize(v) not in in_text
+        ]
+        parsed = parse_query(" ".join([turn.text, *extra]), vocab)
+        parsed = with_entity_filters(turn, parsed)
         result = search_parsed(turn.session, parsed, limit=5)
         f = parsed.filters
         described = " ".join(parsed.terms) or "products"
@@ -262,13 +284,9 @@ class ActionRecommendProducts(ShopAction):
     def handle(self, turn: Turn) -> EventList:
         """Pick the recommendation mode from what the shopper gave (product, category, budget)."""
         session = turn.session
-        bounds = parse_bounds(normalize(turn.text))
-        budget = bounds.max_price
-        parsed = parse_query(turn.text, vocabulary(session))
+        parsed = with_entity_filters(turn, parse_query(turn.text, vocabulary(session)))
+        budget, min_price = parsed.filters.max_price, parsed.filters.min_price
         categories = list(parsed.filters.categories)
-        category_entity = turn.entity("category")
-        if category_entity and not categories:
-            categories = list(parse_query(category_entity, vocabulary(session)).filters.categories)
         anchor: ProductHit | None = None
         entity = turn.entity("product")
         if entity:
@@ -298,7 +316,7 @@ class ActionRecommendProducts(ShopAction):
             turn.say("\n".join(parts), products=[*similar, *together])
             return slot_events(product=anchor.title)
         hits = top_rated(
-            session, categories=categories, limit=5, max_price=budget, min_price=bounds.min_price
+            session, categories=categories, limit=5, max_price=budget, min_price=min_price
         )
         where = " in " + " / ".join(c.replace("-", " ") for c in categories) if categories else ""
         if not hits:

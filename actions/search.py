@@ -97,7 +97,28 @@ CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
     "sneakers": ("mens-shoes", "womens-shoes"),
     "watches": ("mens-watches", "womens-watches"),
     "phone accessories": ("mobile-accessories",),
+    "phone accessory": ("mobile-accessories",),
     "mobile accessories": ("mobile-accessories",),
+    "beauty products": ("beauty",),
+    "kitchen stuff": ("kitchen-accessories",),
+    "kitchen tools": ("kitchen-accessories",),
+    "kitchenware": ("kitchen-accessories",),
+    "shirts for men": ("mens-shirts",),
+    "shoes for men": ("mens-shoes",),
+    "watches for men": ("mens-watches",),
+    "bikes": ("motorcycle",),
+    "motorbikes": ("motorcycle",),
+    "skin care products": ("skin-care",),
+    "sports equipment": ("sports-accessories",),
+    "sports gear": ("sports-accessories",),
+    "sun glasses": ("sunglasses",),
+    "ipads": ("tablets",),
+    "womens tops": ("tops",),
+    "earrings": ("womens-jewellery",),
+    "heels": ("womens-shoes",),
+    "ladies shoes": ("womens-shoes",),
+    "ladies watches": ("womens-watches",),
+    "decorations": ("home-decoration",),
 }
 
 
@@ -271,6 +292,15 @@ def _take_phrases(
     return found, text
 
 
+def categories_of(value: str, vocab: Vocabulary) -> tuple[str, ...]:
+    """Category slugs named by a `category` entity ("kitchenware", "laptops", "mens-shoes")."""
+    clean = normalize(value).strip()
+    if clean in vocab.categories:
+        return (clean,)
+    found, _ = _take_phrases(clean, vocab.category_phrases)
+    return tuple(sorted({c for p in found for c in vocab.category_phrases[p]}))
+
+
 def parse_query(text: str, vocab: Vocabulary) -> ParsedQuery:
     """Read filters (category, brand, price, rating, stock) and terms from shopper text.
 
@@ -442,7 +472,8 @@ def search_parsed(session: Session, parsed: ParsedQuery, *, limit: int = 5) -> S
 
     Order of relaxation: all terms → all terms plus the category words instead of the
     category filter ("phone case") → any term → brand words as terms instead of a brand
-    filter. Price, rating and stock bounds are never relaxed.
+    filter → the top-rated products of the category/brand without the words. Price,
+    rating and stock bounds are never relaxed.
     """
     filters = parsed.filters
     if not parsed.terms:
@@ -457,7 +488,7 @@ def search_parsed(session: Session, parsed: ParsedQuery, *, limit: int = 5) -> S
         hits = _hits(session, _apply_filters(_browse_query(), filters).limit(limit))
         return SearchResult(hits=hits, query=parsed)
     attempts: list[tuple[tuple[str, ...], Filters, bool]] = [(parsed.terms, filters, False)]
-    if filters.categories:
+    if filters.categories and parsed.category_words:
         # "phone case": the category word may describe the product rather than its category.
         attempts.append(
             ((*parsed.terms, *parsed.category_words), replace(filters, categories=()), False)
@@ -474,6 +505,11 @@ def search_parsed(session: Session, parsed: ParsedQuery, *, limit: int = 5) -> S
         loose = replace(filters, brands=())
         query = _fulltext_query(session, [*parsed.terms, *extra], any_term=False)
         hits = _hits(session, _apply_filters(query, loose).limit(limit))
+        if hits:
+            return SearchResult(hits=hits, query=parsed, relaxed=True)
+    if filters.categories or filters.brands:
+        # The words matched nothing there ("something nice"): the best of the category.
+        hits = _hits(session, _apply_filters(_browse_query(), filters).limit(limit))
         if hits:
             return SearchResult(hits=hits, query=parsed, relaxed=True)
     return SearchResult(hits=[], query=parsed)

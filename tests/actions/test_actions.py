@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from actions import store
 from actions.handoff_actions import ActionHandoff
-from actions.models import Order, Refund, SupportTicket
+from actions.models import Order, Product, Refund, SupportTicket
 from actions.order_actions import (
     ActionCancelOrder,
     ActionChangeShippingAddress,
@@ -174,6 +174,22 @@ def test_invoice_of_a_paid_order_gives_its_number(shop: str) -> None:
     assert "INV-" in reply.text and str(order_id) in reply.text
 
 
+def test_invoice_can_be_found_by_its_number(shop: str) -> None:
+    order_id = first_order(shop, "delivered")
+    with store.session_factory(shop)() as s:
+        order = s.get(Order, order_id)
+        assert order is not None and order.invoice is not None
+        number = order.invoice.number
+    reply = call(ActionInvoice(), f"I need invoice {number}", entities=[("invoice_id", number)])
+    assert f"The invoice for order {order_id} is {number}" in reply.text
+
+
+def test_unknown_invoice_number_says_what_they_look_like(shop: str) -> None:
+    reply = call(ActionInvoice(), "send me invoice #00108", entities=[("invoice_id", "#00108")])
+    assert "couldn't find an invoice numbered #00108" in reply.text
+    assert "INV-" in reply.text
+
+
 def test_invoice_of_an_unpaid_order_explains_why_there_is_none(shop: str) -> None:
     order_id = first_order(shop, "placed")
     reply = call(ActionInvoice(), f"invoice for {order_id}")
@@ -265,6 +281,26 @@ def test_product_search_returns_cards_best_first(shop: str) -> None:
     reply = call(ActionProductSearch(), "wireless earphones under 100")
     assert [c["title"] for c in reply.cards] == ["Beats Flex Wireless Earphones"]
     assert set(reply.cards[0]) == CARD_KEYS
+
+
+@pytest.mark.parametrize(
+    ("entities", "category", "max_price"),
+    [
+        ([("category", "kitchenware"), ("price", "under 20")], "kitchen-accessories", 20.0),
+        ([("category", "laptops")], "laptops", None),
+        ([("category", "ladies shoes"), ("price", "$25-$75")], "womens-shoes", 75.0),
+    ],
+)
+def test_product_search_uses_category_and_price_entities(
+    shop: str, entities: list[tuple[str, str]], category: str, max_price: float | None
+) -> None:
+    reply = call(ActionProductSearch(), "show me something nice", entities=entities)
+    assert reply.cards
+    with store.session_factory(shop)() as s:
+        for card in reply.cards:
+            product = s.get(Product, card["id"])
+            assert product is not None and product.category == category
+            assert max_price is None or product.price <= max_price
 
 
 def test_product_search_with_no_match_suggests_what_to_try(shop: str) -> None:

@@ -26,6 +26,9 @@ from actions.parsing import (
         ("women's bags $50-$200", 50.0, 200.0, None, ["womens", "bags"]),
         ("a watch for less than 99.99 usd", None, 99.99, None, ["a", "watch"]),
         ("rated 4 and up", None, None, 4.0, ["and", "up"]),
+        ("a lamp around $80", 60.0, 100.0, None, ["a", "lamp"]),
+        ("kitchenware more than $75.00", 75.0, None, None, ["kitchenware"]),
+        ("dresses up to 25 bucks", None, 25.0, None, ["dresses"]),
     ],
 )
 def test_parse_bounds_reads_price_and_rating_phrases(
