@@ -82,14 +82,14 @@ class ChatService:
         started = time.perf_counter()
         text = redact(message)
         restart = text.strip() == RESTART_COMMAND
-        parse = parse_direct_intent(text)
-        error: str | None = None
-        direct = parse is not None  # `/intent` messages skip the model
-        if parse is None:
-            parse, error = await self._classify(text)
-
         lock = self._lock_for(sender_id)
+        # asyncio.Lock is FIFO: a sender's messages keep their arrival order from here on.
         async with lock:
+            parse = parse_direct_intent(text)
+            error: str | None = None
+            direct = parse is not None  # `/intent` messages skip the model
+            if parse is None:
+                parse, error = await self._classify(text)
             held = await asyncio.to_thread(self.store.acquire, sender_id)
             try:
                 tracker = (
