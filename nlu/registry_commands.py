@@ -95,9 +95,9 @@ def _register_retrain(sub: Any) -> None:
     p.add_argument(
         "--data",
         nargs="+",
-        default=[DEFAULT_DATA],
+        default=None,
         metavar="PATH",
-        help="base training data (default: %(default)s)",
+        help=f"base training data (default: the --config file's, else {DEFAULT_DATA})",
     )
     p.add_argument(
         "--annotations",
@@ -311,6 +311,7 @@ def run_retrain(args: argparse.Namespace) -> int:
     if args.config:
         train_config = TrainConfig.from_json(args.config, **overrides)
     else:
+        overrides["data"] = args.data or [DEFAULT_DATA]
         train_config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
     config = RetrainConfig(
         train=train_config,

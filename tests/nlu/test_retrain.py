@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
+from nlu.artifact import ArtifactMeta
+from nlu.data import read_nlu
+from nlu.importer import write_rasa_nlu
+from nlu.registry import LiveModel, Registry
 from nlu.retrain import (
     GateConfig,
     GateConfigError,
@@ -13,6 +22,7 @@ from nlu.retrain import (
     gate,
     score_predictions,
 )
+from shopintent.cli import main
 
 
 def report(version: str, test_f1: float, annotated_acc: float | None, n: int = 10) -> ModelReport:
@@ -141,3 +151,78 @@ def test_comparison_table_without_a_serving_model_shows_dashes() -> None:
 
     assert "current (none)" in table
     assert "-" in table.splitlines()[3].split()
+
+
+# -- real retraining on the tiny model (slow) ------------------------------------------
+
+# Settings of a quick warm-start retrain of `tiny_model` (see tests/conftest.py).
+QUICK_RETRAIN = {
+    "epochs": 3,
+    "learning_rate": 2e-4,
+    "batch_size": 16,
+    "max_length": 32,
+    "validation_fraction": 0.2,
+    "seed": 13,
+    "device": "cpu",
+}
+
+
+def write_quick_config(folder: Path) -> Path:
+    path = folder / "retrain.json"
+    path.write_text(json.dumps(QUICK_RETRAIN), encoding="utf-8")
+    return path
+
+
+def write_rotated_labels(tiny_data: Path, out: Path) -> Path:
+    """The tiny training data with every intent's examples moved to the next intent."""
+    data = read_nlu(tiny_data / "nlu")
+    names = data.intents
+    rotate = {name: names[(i + 1) % len(names)] for i, name in enumerate(names)}
+    examples = [replace(e, intent=rotate[e.intent]) for e in data.examples]
+    write_rasa_nlu(out / "nlu.yml", examples, lookups=data.lookups, synonyms=data.synonyms)
+    return out
+
+
+@pytest.mark.slow
+def test_gate_refuses_a_candidate_trained_on_corrupted_labels_and_the_old_model_keeps_serving(
+    tiny_model: Path, tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nlu.classifier import IntentClassifier
+
+    corrupted = write_rotated_labels(tiny_data, tmp_path / "corrupted")
+    registry = Registry(tmp_path / "models")
+    baseline = ArtifactMeta.load(tiny_model).model_version
+    live = LiveModel(registry, IntentClassifier.load, fallback=tiny_model, check_interval=0.0)
+    before = live.get().parse("where is my parcel")
+
+    code = main(
+        [
+            "retrain",
+            "--data",
+            str(corrupted),
+            "--annotations",
+            "--test-data",
+            str(tiny_data / "test"),
+            "--registry",
+            str(registry.root),
+            "--baseline",
+            str(tiny_model),
+            "--warm-start",
+            "--config",
+            str(write_quick_config(tmp_path)),
+        ]
+    )
+    printed = capsys.readouterr().out
+    print(printed)  # the side-by-side table, for the test log
+
+    assert code == 1
+    assert "REFUSED" in printed
+    assert re.search(r"test split macro_f1 fell from [\d.]+ to [\d.]+", printed)
+    assert f"current {baseline}" in printed
+    current = registry.current()
+    assert current is not None and current.version == baseline
+    rejected = [v for v in registry.versions() if v.status == "rejected"]
+    assert len(rejected) == 1 and "fell from" in rejected[0].note
+    live.maybe_reload(wait=True)
+    assert live.get().version == baseline
+    assert live.get().parse("where is my parcel") == before
