@@ -187,12 +187,13 @@ class ActionProductSearch(ShopAction):
         parsed = with_entity_filters(turn, parsed)
         result = search_parsed(turn.session, parsed, limit=5)
         f = parsed.filters
-        described = " ".join(parsed.terms) or "products"
+        category_names = " / ".join(c.replace("-", " ") for c in f.categories)
+        described = " ".join(parsed.terms) or category_names or "products"
         bits = []
         if f.brands:
             bits.append("by " + " or ".join(f.brands))
-        if f.categories:
-            bits.append("in " + " / ".join(c.replace("-", " ") for c in f.categories))
+        if f.categories and parsed.terms:
+            bits.append(f"in {category_names}")
         if f.min_price is not None:
             bits.append(f"from {money(f.min_price)}")
         if f.max_price is not None:
