@@ -267,6 +267,10 @@ def create_app(
 
     review.install(app, settings)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)
+
     if settings.demo_page:
 
         @app.get("/", response_class=HTMLResponse)

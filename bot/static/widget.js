@@ -64,6 +64,7 @@
     ".si-head h2{margin:0;font-size:16px}",
     ".si-head button{background:transparent;border:0;color:#fff;font-size:20px;cursor:pointer;padding:2px 8px}",
     ".si-log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f7f9}",
+    ".si-log>*{flex-shrink:0}",
     ".si-msg{max-width:85%;padding:8px 12px;border-radius:14px;white-space:pre-wrap;word-wrap:break-word}",
     ".si-bot{align-self:flex-start;background:#fff;border:1px solid #dde1e6}",
     ".si-user{align-self:flex-end;background:#1f5f8b;color:#fff}",
@@ -71,7 +72,7 @@
     ".si-buttons{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start}",
     ".si-buttons button{border:1px solid #1f5f8b;background:#fff;color:#1f5f8b;border-radius:16px;padding:5px 12px;cursor:pointer;font:inherit}",
     ".si-buttons button:hover{background:#e8f1f8}",
-    ".si-cards{display:flex;gap:8px;overflow-x:auto;align-self:stretch;padding-bottom:4px}",
+    ".si-cards{display:flex;gap:8px;overflow-x:auto;align-self:stretch;padding:0 0 4px;margin:0;list-style:none}",
     ".si-card{flex:0 0 140px;background:#fff;border:1px solid #dde1e6;border-radius:10px;padding:8px;display:flex;flex-direction:column;gap:4px}",
     ".si-card img{width:100%;height:90px;object-fit:cover;border-radius:6px;background:#eef0f3}",
     ".si-card strong{font-size:13px}",
@@ -142,8 +143,6 @@
       var products = m.custom && Array.isArray(m.custom.products) ? m.custom.products : [];
       if (products.length) {
         var cards = el("ul", { "class": "si-cards", "aria-label": "Products" });
-        cards.style.listStyle = "none";
-        cards.style.margin = "0";
         products.slice(0, 10).forEach(function (p) {
           var card = el("li", { "class": "si-card" });
           var img = p.thumbnail || p.image || (p.images && p.images[0]);

@@ -48,3 +48,27 @@ def test_live_bot_reports_ready_with_all_checks(live_stack: LiveStack) -> None:
 
     body = httpx.get(f"{live_stack.bot_url}/ready", timeout=10).json()
     assert body["checks"] == {"model": True, "database": True, "action_server": True}
+
+
+def test_button_payloads_drive_the_real_actions_without_the_classifier(
+    live_stack: LiveStack,
+) -> None:
+    from actions.store import list_orders
+
+    order = list_orders(live_stack.database_url, status="delivered", limit=1)[0]
+    sender = "e2e-buttons"
+    assert "order number" in texts(live_stack.say("/track_order", sender))
+    delivered = texts(live_stack.say(f"#{order.id}", sender))
+    assert f"Order {order.id}" in delivered and "delivered on" in delivered
+    policy = texts(live_stack.say("/check_refund_policy", sender))
+    assert f"order {order.id}" in policy and "return policy" in policy
+    handoff = texts(live_stack.say("/contact_human_agent", sender))
+    assert re.search(r"ticket is [A-Z]+-[0-9A-F]+", handoff), handoff
+    turns = TranscriptStore(live_stack.database_url).turns(sender)
+    assert [t["action"] for t in turns] == [
+        "utter_ask_order_id",
+        "action_order_status",
+        "action_return_policy",
+        "action_handoff",
+    ]
+    assert all(t["model_version"] is None for t in turns)
