@@ -200,7 +200,7 @@ def create_app(
         raw = await read_body(request)
         try:
             payload = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise InvalidRequestError(
                 f'expected a UTF-8 JSON body like {{"sender": "u1", "message": "hi"}}, '
                 f"found something that does not parse ({exc.__class__.__name__})"

@@ -135,6 +135,8 @@ def test_personal_data_is_redacted_before_storing_and_before_the_action_server(
         (b"not json", 400, "JSON body"),
         (b"\xff\xfe", 400, "UTF-8 JSON"),
         (b"[1, 2]", 400, "JSON object"),
+        (b"[" * 5000 + b"]" * 5000, 400, "does not parse"),
+        (b'{"sender": "u", "message": ' + b"9" * 5000 + b"}", 400, "does not parse"),
         (b"{}", 422, "`message` field"),
         (b'{"sender": "u", "message": 42}', 422, "`message` to be a string"),
         (b'{"sender": 7, "message": "hi"}', 422, "`sender` to be a string"),
