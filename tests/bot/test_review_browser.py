@@ -46,6 +46,9 @@ SCRIPT = {
     "when does my stuff get here": "track_order",
     "cheerio mate": "goodbye",
     "got anything like sneakers for running?": "product_search",
+    "my delivery has gone walkabout": "track_order",
+    "any chance of a few quid back?": "get_refund",
+    "ta-ra for now": "goodbye",
 }
 QUICK_RETRAIN = {
     "epochs": 3,
