@@ -372,6 +372,7 @@ class LiveModel(Generic[M]):
         loader: Loads a model folder (e.g. `IntentClassifier.load`).
         fallback: Folder to serve while the registry has no current version (e.g. `models/default`).
         check_interval: Seconds between two looks at the registry.
+        use_registry: False serves `fallback` only and never looks at the registry.
     """
 
     def __init__(
@@ -381,8 +382,10 @@ class LiveModel(Generic[M]):
         *,
         fallback: Path | None = None,
         check_interval: float = 2.0,
+        use_registry: bool = True,
     ) -> None:
         self.registry = registry
+        self.use_registry = use_registry
         self.loader = loader
         self.fallback = fallback
         self.check_interval = check_interval
@@ -400,8 +403,8 @@ class LiveModel(Generic[M]):
         Raises:
             RegistryError: Neither a current version nor a fallback folder exists.
         """
-        self._stamp = self.registry.stamp()
-        current = self.registry.current()
+        self._stamp = self.registry.stamp() if self.use_registry else None
+        current = self.registry.current() if self.use_registry else None
         if current is not None:
             path, version = self.registry.root / current.path, current.version
         elif self.fallback is not None:
@@ -431,6 +434,8 @@ class LiveModel(Generic[M]):
 
     def maybe_reload(self, *, wait: bool = False) -> None:
         """Look at the registry (rate-limited) and start loading a newly promoted model."""
+        if not self.use_registry:
+            return
         now = time.monotonic()
         if not wait and now - self._checked_at < self.check_interval:
             return

@@ -40,6 +40,8 @@ class LiveClassifier:
 
     def registry_current(self) -> str | None:
         """The version the registry points at (may still be loading)."""
+        if not self.live.use_registry:
+            return None
         current = self.live.registry.current()
         return current.version if current else None
 
@@ -59,6 +61,9 @@ class LiveClassifier:
 def load_live_classifier(model_dir: Path, review: ReviewSettings) -> LiveClassifier:
     """Load the registry's current model (or `model_dir` while none is promoted).
 
+    When `review.follows_registry(model_dir)` is False the registry is never looked
+    at and `model_dir` serves, as configured.
+
     Args:
         model_dir: The bot's configured model folder, served until the registry has a
             promoted version.
@@ -70,11 +75,13 @@ def load_live_classifier(model_dir: Path, review: ReviewSettings) -> LiveClassif
     Raises:
         ModelNotFoundError: Neither the registry nor `model_dir` holds a model.
     """
+    follow = review.follows_registry(model_dir)
     live: LiveModel[Classifier] = LiveModel(
         Registry(review.registry_dir),
         load_classifier,
         fallback=Path(model_dir),
         check_interval=review.model_reload_s,
+        use_registry=follow,
     )
     live.load_now()
     return LiveClassifier(live)

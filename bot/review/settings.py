@@ -26,6 +26,17 @@ class ReviewSettings(BaseSettings):
     )
     review_page_size: int = Field(default=50, ge=1, le=500, description="turns per inbox page")
 
+    def follows_registry(self, model_dir: Path) -> bool:
+        """Whether a bot configured with `model_dir` should serve the registry's current model.
+
+        It does when `SHOPINTENT_REGISTRY_DIR` is set explicitly, or when the model folder
+        lies inside the registry folder (the default `models/default` inside `models/`);
+        a bot pointed at some other folder serves exactly that folder.
+        """
+        if "registry_dir" in self.model_fields_set:
+            return True
+        return Path(model_dir).resolve().is_relative_to(self.registry_dir.resolve())
+
     @field_validator("review_token", mode="before")
     @classmethod
     def _empty_token_is_none(cls, value: object) -> object:

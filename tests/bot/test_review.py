@@ -418,3 +418,17 @@ def test_stored_transcripts_hold_no_personal_data_sent_through_the_webhook(
         assert secret not in stored
         assert secret not in listed
     assert "[EMAIL]" in stored and "[PHONE]" in stored and "[CARD]" in stored
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "model_dir", "follows"),
+    [
+        ({}, "models/default", True),
+        ({}, "/srv/pinned-model", False),
+        ({"registry_dir": Path("/srv/registry")}, "/srv/pinned-model", True),
+    ],
+)
+def test_bot_follows_the_registry_only_for_its_own_models_or_when_told(
+    kwargs: dict[str, Any], model_dir: str, follows: bool
+) -> None:
+    assert ReviewSettings(**kwargs).follows_registry(Path(model_dir)) is follows

@@ -255,3 +255,18 @@ def test_live_model_without_any_model_says_how_to_get_one(registry: Registry) ->
 
     with pytest.raises(RegistryError, match="shopintent train"):
         live.load_now()
+
+
+def test_live_model_without_use_registry_serves_the_fallback_even_after_a_promotion(
+    registry: Registry, tmp_path: Path
+) -> None:
+    fallback = tmp_path / "pinned"
+    pinned = write_artifact(fallback, "2026-11-28T00:00:00+00:00")
+    registry.promote(register_new(registry, "2026-11-28T02:00:00+00:00"))
+    live = LiveModel(
+        registry, load_version, fallback=fallback, check_interval=0.0, use_registry=False
+    )
+
+    live.maybe_reload(wait=True)
+
+    assert live.get() == pinned
