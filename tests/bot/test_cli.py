@@ -52,7 +52,7 @@ def test_up_starts_both_servers_and_ctrl_c_stops_them(
 ) -> None:
     port, actions_port = free_port(), free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shopintent", "up", "--model", str(shop_model),
+        [sys.executable, "-m", "shopintent", "up", "--model", str(tiny_model),
          "--port", str(port), "--actions-port", str(actions_port)],
         cwd=REPO,
         env={**os.environ, "SHOPINTENT_DATABASE_URL": seeded_database, "SHOPINTENT_WEBHOOK_TOKEN": "tok"},
