@@ -55,6 +55,8 @@ def test_widget_on_the_demo_page_holds_the_demo_conversation(
                 expect(log).to_contain_text(expect_text, timeout=20_000)
 
             send("hi", "help")
+            send("show me lipstick under 20 dollars", "lipstick")
+            expect(page.locator(".si-card").first).to_contain_text("$")
             send("where is my order?", "order number")
             send(str(order.id), f"Order {order.id}")
             send("can I return it?", "return")
