@@ -166,6 +166,34 @@ def evaluate(
         raise EvalDataError(f"no examples found in {data}: expected labelled messages")
     texts = [e.text for e in part.examples]
     y_true = [e.intent for e in part.examples]
+    return evaluate_texts(clf, texts, y_true, oos_label=oos_label, out_dir=out_dir, plots=plots)
+
+
+def evaluate_texts(
+    clf: IntentClassifier,
+    texts: Sequence[str],
+    y_true: Sequence[str],
+    *,
+    oos_label: str | None = None,
+    out_dir: str | Path | None = None,
+    plots: bool = True,
+) -> EvalResult:
+    """Evaluate a loaded classifier on messages and their true intents.
+
+    Args:
+        clf: the classifier.
+        texts: messages.
+        y_true: their true intents.
+        oos_label: label of out-of-scope examples (default: the model's).
+        out_dir: where to write reports and plots (nothing written when None).
+        plots: also render the PNGs.
+
+    Raises:
+        EvalDataError: no messages.
+    """
+    if not texts:
+        raise EvalDataError("no examples to evaluate: expected labelled messages")
+    texts, y_true = list(texts), list(y_true)
     oos = (
         oos_label
         or clf.meta.decision.oos_label

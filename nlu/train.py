@@ -217,6 +217,10 @@ def build_model(
         ) from None
     finally:
         hf_logging.set_verbosity(verbosity)
+    if config.freeze_embeddings:
+        # The 30k x 384 word-embedding matrix is half of MiniLM's weights; updating it
+        # dominates a CPU step and barely helps on a few thousand short messages.
+        model.get_input_embeddings().weight.requires_grad_(False)
     return model, tokenizer
 
 
@@ -311,13 +315,15 @@ def tune_threshold(
     top: np.ndarray,
     oos_index: int | None,
     target_rejection: float,
+    max_rejection: float = 0.05,
 ) -> ThresholdChoice:
     """Choose the in-scope score below which a message is rejected.
 
     With out-of-scope examples in the validation data the threshold maximises the
     mean of in-scope accuracy (a rejected in-scope message counts as wrong) and
-    OOS recall (a message predicted as the OOS class counts as caught). Without
-    them it rejects `target_rejection` of in-scope validation messages.
+    OOS recall (a message predicted as the OOS class counts as caught), rejecting
+    at most `max_rejection` of the in-scope messages. Without them it rejects
+    `target_rejection` of in-scope validation messages.
 
     Args:
         scores: (n,) in-scope scores, higher = more in scope.
@@ -325,6 +331,7 @@ def tune_threshold(
         top: (n,) predicted label ids.
         oos_index: label id of the OOS class, None when the data has none.
         target_rejection: share of in-scope messages to reject without OOS examples.
+        max_rejection: largest share of in-scope messages a tuned threshold may reject.
     """
     is_oos = y == oos_index if oos_index is not None else np.zeros(len(y), dtype=bool)
     ins = ~is_oos
@@ -334,14 +341,20 @@ def tune_threshold(
             "the validation part holds only out-of-scope examples; expected in-scope ones too"
         )
     if is_oos.sum() >= 2:
-        candidates = np.unique(np.concatenate([scores, [scores.min() - 1e-6]]))
-        if len(candidates) > 2000:
-            candidates = np.unique(np.quantile(scores, np.linspace(0, 1, 2001)))
+        values = np.unique(scores)
+        if len(values) > 2000:
+            values = np.unique(np.quantile(scores, np.linspace(0, 1, 2001)))
+        # Midpoints between neighbouring scores: the threshold sits in the gap, not on a message.
+        candidates = np.concatenate(
+            [[values[0] - 1e-6], (values[:-1] + values[1:]) / 2, [values[-1] + 1e-6]]
+        )
         rejected = scores[None, :] < candidates[:, None]
         caught_class = top == oos_index
         in_acc = (correct[None, :] & ~rejected)[:, ins].mean(axis=1)
         oos_rec = (rejected | caught_class[None, :])[:, is_oos].mean(axis=1)
         objective = (in_acc + oos_rec) / 2
+        # A handful of OOS examples must not buy their recall with a large in-scope loss.
+        objective[rejected[:, ins].mean(axis=1) > max_rejection] = -np.inf
         # Among equally good thresholds take the lowest: it rejects the fewest in-scope messages.
         best = int(np.flatnonzero(objective >= objective.max() - 1e-12)[0])
         threshold, source = float(candidates[best]), "validation-oos"
@@ -456,7 +469,14 @@ def calibrate(
     probs = softmax(val_out.logits, temperature)
     scores = in_scope_scores(method, probs, val_out.features, stats)
     top = probs.argmax(axis=1)
-    choice = tune_threshold(scores, y_val, top, oos_index, config.target_in_scope_rejection)
+    choice = tune_threshold(
+        scores,
+        y_val,
+        top,
+        oos_index,
+        config.target_in_scope_rejection,
+        config.max_in_scope_rejection,
+    )
     rule = DecisionRule(
         temperature=temperature,
         oos_method=method,

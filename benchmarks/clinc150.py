@@ -1,0 +1,126 @@
+"""CLINC150 (Larson et al. 2019): 150 intents plus out-of-scope queries.
+
+Trains on `train` + `oos_train`, chooses the temperature and the rejection
+threshold on `val` + `oos_val` (never on test), and reports in-scope accuracy and
+OOS recall on `test` + `oos_test` next to the published BERT numbers.
+
+    python benchmarks/clinc150.py --data PATH/data_full.json [--epochs 8] [--out runs/clinc150]
+    python benchmarks/clinc150.py --data PATH/data_full.json --limit-per-intent 10 --epochs 1  # smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.nlu_common import (
+    add_training_flags,
+    limit_per_intent,
+    machine,
+    parse_latency,
+    pct,
+    train_config_kwargs,
+    write_section,
+)
+
+OOS = "oos"
+PUBLISHED = [
+    ("BERT, OOS as a class (Larson et al. 2019)", 0.969, 0.403),
+    ("BERT + softmax threshold (Larson et al. 2019)", 0.962, 0.523),
+]
+
+
+def load_clinc(path: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """Return `train`, `val` and `test` splits (OOS queries labelled `oos`) of data_full.json."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    splits = {}
+    for split in ("train", "val", "test"):
+        rows = raw[split] + raw[f"oos_{split}"]
+        splits[split] = ([r[0] for r in rows], [r[1] for r in rows])
+    return splits
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="CLINC150 data_full.json")
+    parser.add_argument("--oos-method", default="mahalanobis", choices=["softmax", "mahalanobis"])
+    add_training_flags(parser, epochs=8.0, learning_rate=1e-4, batch_size=32, max_length=48)
+    args = parser.parse_args(argv)
+
+    from nlu.classifier import IntentClassifier
+    from nlu.config import TrainConfig
+    from nlu.evaluate import evaluate_texts
+    from nlu.train import LabelledTexts, prepare_data, train
+
+    splits = load_clinc(args.data)
+    train_texts, train_labels = limit_per_intent(*splits["train"], args.limit_per_intent, args.seed)
+    val_texts, val_labels = limit_per_intent(*splits["val"], args.limit_per_intent, args.seed)
+    test_texts, test_labels = limit_per_intent(
+        *splits["test"], args.test_limit_per_intent, args.seed
+    )
+    out = args.out or Path("runs/clinc150")
+    config = TrainConfig(
+        data=[str(args.data)],
+        output_dir=str(out / "model"),
+        oos_label=OOS,
+        oos_method=args.oos_method,
+        **train_config_kwargs(args),
+    )
+    data = prepare_data(
+        LabelledTexts(train_texts, train_labels),
+        validation_fraction=config.validation_fraction,
+        seed=config.seed,
+        validation=LabelledTexts(val_texts, val_labels),
+    )
+    print(f"CLINC150: {len(train_texts)} train, {len(val_texts)} val, {len(test_texts)} test")
+    started = time.perf_counter()
+    model_dir = train(config, data)
+    train_seconds = time.perf_counter() - started
+
+    clf = IntentClassifier.load(model_dir)
+    result = evaluate_texts(clf, test_texts, test_labels, oos_label=OOS, out_dir=out / "report")
+    s = result.summary
+    p50, p95 = parse_latency(clf, test_texts)
+    numbers = {
+        **s,
+        "train_seconds": round(train_seconds, 1),
+        "parse_p50_ms": round(p50, 2),
+        "parse_p95_ms": round(p95, 2),
+        "oos_method": args.oos_method,
+        "config": config.to_dict(),
+        "machine": machine(),
+    }
+    (out / "results.json").write_text(json.dumps(numbers, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in numbers.items() if k != "config"}, indent=2))
+
+    subset = f" (subset: {args.limit_per_intent} per intent)" if args.limit_per_intent else ""
+    md = f"""## CLINC150 (in-scope accuracy and out-of-scope recall)
+
+Data: CLINC150 `data_full.json` (Larson et al. 2019, CC BY 3.0): {len(train_texts)} training,
+{len(val_texts)} validation and {len(test_texts)} test queries{subset}; 150 intents plus `oos`.
+Threshold and temperature chosen on `val` + `oos_val`; numbers are on `test` + `oos_test`.
+
+| model | in-scope accuracy | OOS recall | OOS precision | macro F1 | ECE |
+|---|---|---|---|---|---|
+| ours: MiniLM-L6 fine-tuned, OOS class + {args.oos_method} threshold | {pct(s["in_scope_accuracy"])} | {pct(s["oos_recall"])} | {pct(s["oos_precision"])} | {pct(s["macro_f1"])} | {pct(s["ece"])} |
+{chr(10).join(f"| {name} | {100 * a:.1f} | {100 * r:.1f} | | | |" for name, a, r in PUBLISHED)}
+
+Training: {train_seconds:.0f} s for {config.epochs:g} epochs (batch {config.batch_size},
+lr {config.learning_rate:g}, device {config.device}{", bf16" if config.bf16 else ""}).
+`parse` latency of one message on CPU: p50 {p50:.1f} ms, p95 {p95:.1f} ms.
+Machine: {machine()}.
+
+Command: `python benchmarks/clinc150.py --data PATH/data_full.json --epochs {config.epochs:g}{f" --limit-per-intent {args.limit_per_intent}" if args.limit_per_intent else ""}`
+"""
+    if not args.no_docs:
+        write_section("clinc150", md, args.docs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""Helpers shared by the NLU benchmark scripts (CLINC150, BANKING77, OOS methods).
+
+Not a test module: the scripts print numbers and rewrite their own section of
+docs/benchmarks.md between `<!-- begin:NAME -->` and `<!-- end:NAME -->`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "benchmarks.md"
+DOCS_HEADER = """# Benchmarks
+
+Measured numbers and the commands that produce them. Each benchmark script rewrites
+only its own section (between `<!-- begin:NAME -->` and `<!-- end:NAME -->`).
+"""
+
+
+def add_training_flags(parser: argparse.ArgumentParser, **defaults: Any) -> None:
+    """Add the training flags every NLU benchmark accepts."""
+    parser.add_argument("--epochs", type=float, default=defaults.get("epochs", 5.0))
+    parser.add_argument("--learning-rate", type=float, default=defaults.get("learning_rate", 1e-4))
+    parser.add_argument("--batch-size", type=int, default=defaults.get("batch_size", 32))
+    parser.add_argument("--max-length", type=int, default=defaults.get("max_length", 64))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: GPU when present"
+    )
+    parser.add_argument(
+        "--limit-per-intent", type=int, default=None, help="train on at most N examples per intent"
+    )
+    parser.add_argument(
+        "--test-limit-per-intent", type=int, default=None, help="test on at most N per intent"
+    )
+    parser.add_argument("--num-hidden-layers", type=int, default=None)
+    parser.add_argument("--base-model", default=None)
+    parser.add_argument(
+        "--no-freeze-embeddings", action="store_true", help="also fine-tune the word embeddings"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="folder for the model and reports")
+    parser.add_argument("--docs", type=Path, default=DOCS, help="markdown file to update")
+    parser.add_argument("--no-docs", action="store_true", help="print only")
+
+
+def train_config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """TrainConfig keyword arguments from the common flags (bf16 on a capable GPU)."""
+    import torch
+
+    use_cuda = args.device != "cpu" and torch.cuda.is_available()
+    return {
+        "epochs": args.epochs,
+        "learning_rate": args.learning_rate,
+        "batch_size": args.batch_size,
+        "max_length": args.max_length,
+        "seed": args.seed,
+        "device": "cuda" if use_cuda else "cpu",
+        "bf16": bool(use_cuda and torch.cuda.is_bf16_supported()),
+        "num_hidden_layers": args.num_hidden_layers,
+        "base_model": args.base_model,
+        "freeze_embeddings": not args.no_freeze_embeddings,
+    }
+
+
+def limit_per_intent(
+    texts: Sequence[str], labels: Sequence[str], limit: int | None, seed: int
+) -> tuple[list[str], list[str]]:
+    """Keep at most `limit` examples of each intent (seeded), in the original order."""
+    if limit is None:
+        return list(texts), list(labels)
+    rng = np.random.default_rng(seed)
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        by_label[label].append(i)
+    keep: list[int] = []
+    for idx in by_label.values():
+        chosen = rng.choice(len(idx), size=min(limit, len(idx)), replace=False)
+        keep.extend(idx[int(c)] for c in chosen)
+    keep.sort()
+    return [texts[i] for i in keep], [labels[i] for i in keep]
+
+
+def parse_latency(clf: Any, texts: Sequence[str], n: int = 200) -> tuple[float, float]:
+    """Return p50 and p95 milliseconds of `clf.parse` on single messages."""
+    for text in texts[:5]:
+        clf.parse(text)
+    timings = []
+    for i in range(n):
+        started = time.perf_counter()
+        clf.parse(texts[i % len(texts)])
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return statistics.median(timings), timings[int(0.95 * (len(timings) - 1))]
+
+
+def machine() -> str:
+    """A one-line description of the machine the numbers come from."""
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, {gpu}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} torch threads"
+    )
+
+
+def pct(value: float | None) -> str:
+    """Format a 0-1 fraction as a percentage, `n/a` when missing."""
+    return "n/a" if value is None else f"{100 * value:.1f}"
+
+
+def write_section(name: str, markdown: str, path: Path = DOCS) -> None:
+    """Replace the `name` section of the benchmarks page (appending it when new)."""
+    begin, end = f"<!-- begin:{name} -->", f"<!-- end:{name} -->"
+    text = path.read_text(encoding="utf-8") if path.exists() else DOCS_HEADER
+    block = f"{begin}\n{markdown.strip()}\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = head + block + tail
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"updated section {name!r} of {path}")
