@@ -48,7 +48,7 @@ def test_serve_with_a_missing_domain_names_the_setting(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_up_starts_both_servers_and_ctrl_c_stops_them(
-    shop_model: Path, seeded_database: str
+    tiny_model: Path, seeded_database: str
 ) -> None:
     port, actions_port = free_port(), free_port()
     proc = subprocess.Popen(
