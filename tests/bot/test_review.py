@@ -432,3 +432,70 @@ def test_bot_follows_the_registry_only_for_its_own_models_or_when_told(
     kwargs: dict[str, Any], model_dir: str, follows: bool
 ) -> None:
     assert ReviewSettings(**kwargs).follows_registry(Path(model_dir)) is follows
+
+
+def test_bulk_form_reviews_every_checked_turn(review_client: TestClient) -> None:
+    login(review_client)
+    ids = [turn_id(review_client, "hello"), turn_id(review_client, "track 1042")]
+    body = "&".join(
+        [f"ids={i}" for i in ids]
+        + [f"csrf={csrf_value(TOKEN)}", "bulk_action=relabel", "bulk_intent=greet", "next=/review"]
+    )
+
+    response = review_client.post(
+        "/review/bulk",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303
+    labelled = {t["id"]: (t["verdict"], t["label"]) for t in turns(review_client, reviewed="true")}
+    assert labelled == {ids[0]: ("correct", "greet"), ids[1]: ("relabeled", "greet")}
+
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.mark.postgres
+def test_reviews_list_and_analytics_work_on_postgresql() -> None:
+    import uuid
+
+    from sqlalchemy import delete
+
+    from bot.review.store import TurnFilter, TurnReview, get_turn, list_turns, review_turns
+    from bot.store import Conversation, TranscriptStore, Turn, TurnRecord
+
+    db = TranscriptStore(PG_URL)
+    if not db.ping():
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    db.create_tables()
+    sender = f"review-pg-{uuid.uuid4().hex[:8]}"
+    intent = f"pg_intent_{uuid.uuid4().hex[:6]}"
+    ids: list[int] = []
+    try:
+        for text, confidence in [("first", 0.9), ("second", 0.2)]:
+            held = db.acquire(sender)
+            parse = {"text": text, "intent": {"name": intent, "confidence": confidence}}
+            record = TurnRecord(text, parse, "pg-model", [], [], None, 1.0)
+            ids.append(db.save(held, {}, record))
+
+        review_turns(db.engine, ids, "correct")
+        review_turns(db.engine, [ids[1]], "relabeled", intent="track_order")  # upsert
+        items, total = list_turns(db.engine, TurnFilter(intent=intent))
+        summary = summarise(db.engine, days=2)
+
+        assert total == 2
+        assert [(t["text"], t["verdict"], t["label"]) for t in items] == [
+            ("second", "relabeled", "track_order"),
+            ("first", "correct", intent),
+        ]
+        assert [c["text"] for c in get_turn(db.engine, ids[0])["context"]] == ["first", "second"]
+        assert summary.per_day[-1][1] >= 2
+        assert dict(summary.models)["pg-model"] >= 2
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(delete(TurnReview).where(TurnReview.turn_id.in_(ids)))
+            conn.execute(delete(Turn).where(Turn.sender_id == sender))
+            conn.execute(delete(Conversation).where(Conversation.sender_id == sender))
+        db.dispose()

@@ -270,3 +270,24 @@ def test_live_model_without_use_registry_serves_the_fallback_even_after_a_promot
     live.maybe_reload(wait=True)
 
     assert live.get() == pinned
+
+
+def test_models_commands_list_promote_and_roll_back(
+    registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shopintent.cli import main
+
+    first = register_new(registry, "2026-11-28T01:00:00+00:00")
+    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+    where = ["--registry", str(registry.root)]
+
+    assert main(["models", "promote", first, *where]) == 0
+    assert main(["models", "promote", second, *where]) == 0
+    assert main(["models", "rollback", *where]) == 0
+    assert main(["models", "list", *where]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert main(["models", "show", "nope", *where]) == 2
+
+    assert listed[-2].startswith(f"*  {first}")
+    assert listed[-1].startswith(f"   {second}")
+    assert "registered versions" in capsys.readouterr().err
