@@ -76,13 +76,11 @@ def test_deny_in_a_form_cancels_the_form(client: TestClient) -> None:
     assert "anything else" in texts(say(client, "no"))
 
 
-def test_unknown_order_clears_the_slot_from_the_action_events(client: TestClient) -> None:
-    assert "can't find order 5555" in texts(
-        say(client, "5555", sender="x")
-        + say(client, '/track_order{"order_id": "5555"}', sender="x")
-    )
-    tracker = client.app.state.chat.store.turns("x")  # type: ignore[attr-defined]
-    assert tracker[-1]["actions"] == ["action_order_status"]
+def test_slot_events_from_the_action_update_the_tracker(client: TestClient) -> None:
+    # The test action answers an unknown order with SlotSet("order_id", None).
+    assert "can't find order 5555" in texts(say(client, '/track_order{"order_id": "5555"}'))
+    assert texts(say(client, "/check_refund_policy")) == "Returns within 30 days."
+    assert stored_turns(client, "shopper")[0]["actions"] == ["action_order_status"]
 
 
 def test_two_fallbacks_in_a_row_hand_over_to_a_person(client: TestClient) -> None:
