@@ -222,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
             Shopper(f"bench-{run_id}-{i}", conversation(orders[i % len(orders)]))
             for i in range(args.shoppers)
         ]
+        load_before = os.getloadavg()[0]
         wall = asyncio.run(load(url, shoppers, think, args.token))
+        load_after = os.getloadavg()[0]
         lost, reordered = check_transcript(db_url, shoppers)
 
     latencies = [ms for s in shoppers for ms in s.latencies_ms]
@@ -245,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         (
             "machine",
             f"{os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}",
+        ),
+        (
+            "load average before / after",
+            f"{load_before:.1f} / {load_after:.1f} (other jobs share the cores)",
         ),
     ]
     table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
