@@ -222,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
             Shopper(f"bench-{run_id}-{i}", conversation(orders[i % len(orders)]))
             for i in range(args.shoppers)
         ]
+        ready = httpx.get(f"{url}/ready", timeout=10).json()
+        model_version = str(ready.get("model_version", "unknown"))
         load_before = os.getloadavg()[0]
         wall = asyncio.run(load(url, shoppers, think, args.token))
         load_after = os.getloadavg()[0]
@@ -244,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         ("latency mean / max", f"{statistics.fmean(latencies):.1f} / {max(latencies):.1f} ms"),
         ("throughput", f"{turns / wall:.1f} turns/s over {wall:.1f} s"),
         ("bot workers", f"{args.workers}"),
+        ("model", model_version),
         (
             "machine",
             f"{os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}",
