@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import httpx
@@ -9,7 +10,16 @@ import httpx
 from bot.errors import ActionRejectedError, ActionServerError
 from bot.types import ActionResult
 
-RASA_VERSION = "3.6.21"
+
+def _rasa_version() -> str:
+    # rasa-sdk warns when the caller's Rasa version differs in major.minor from its own.
+    try:
+        return version("rasa-sdk")
+    except PackageNotFoundError:
+        return "3.6.21"
+
+
+RASA_VERSION = _rasa_version()
 
 
 class ActionClient:

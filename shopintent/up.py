@@ -173,5 +173,9 @@ def serve_all(host: str, port: int, actions_port: int, model: Path) -> int:
         print("\nstopping ...", flush=True)
         return 0
     finally:
+        # A second Ctrl-C (or a supervisor's repeated signal) must not cut the shutdown short.
+        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop(list(reversed(procs)))
+        signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous)
