@@ -258,3 +258,35 @@ def test_status_and_static_endpoints_answer(
     response = client.get(path)
     assert response.status_code == status
     assert needle in response.text.replace(" ", "")
+
+
+@pytest.mark.postgres
+def test_conversation_on_postgresql_is_stored_in_order(make_client: AppFactory) -> None:
+    import uuid
+
+    from sqlalchemy import delete
+
+    from bot.store import Conversation, Turn
+    from tests.bot.test_store import PG_URL
+
+    probe = TranscriptStore(PG_URL)
+    if not probe.ping():
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    sender = f"pg-webhook-{uuid.uuid4().hex[:8]}"
+    try:
+        with make_client(database_url=PG_URL) as client:
+            say(client, "hi", sender=sender)
+            say(client, "where is my order?", sender=sender)
+            assert "Order 1042 is shipped." in texts(say(client, "1042", sender=sender))
+            turns = stored_turns(client, sender)
+            assert [(t["seq"], t["text"]) for t in turns] == [
+                (1, "hi"),
+                (2, "where is my order?"),
+                (3, "1042"),
+            ]
+            assert turns[2]["entities"] == [] and turns[2]["action"] == "action_order_status"
+    finally:
+        with probe.engine.begin() as conn:
+            conn.execute(delete(Turn).where(Turn.sender_id == sender))
+            conn.execute(delete(Conversation).where(Conversation.sender_id == sender))
+        probe.dispose()
