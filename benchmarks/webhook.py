@@ -49,8 +49,11 @@ class Shopper:
     errors: list[str] = field(default_factory=list)
 
 
-def conversation(order_id: int) -> list[str]:
-    """The messages one shopper sends, in order."""
+def conversation(order_id: int, direct: bool = False) -> list[str]:
+    """The messages one shopper sends, in order (`direct`: button payloads, no model)."""
+    if direct:
+        return ["/greet", "/track_order", f"/track_order{{\"order_id\": \"{order_id}\"}}",
+                "/check_refund_policy", "/thank_you"]  # fmt: skip
     return ["hi", "where is my order?", str(order_id), "can I return it?", "thanks"]
 
 
@@ -150,14 +153,20 @@ async def load(
         return time.perf_counter() - started
 
 
-def check_transcript(database_url: str, shoppers: list[Shopper]) -> tuple[int, int]:
-    """Compare the stored transcript with what was sent; return (lost, reordered) turns."""
+def check_transcript(database_url: str, shoppers: list[Shopper]) -> tuple[int, int, list[float]]:
+    """Compare the stored transcript with what was sent.
+
+    Returns:
+        Turns lost, conversations reordered, and the server-side latencies stored per turn.
+    """
     from bot.store import TranscriptStore
 
     store = TranscriptStore(database_url)
     lost = reordered = 0
+    server_ms: list[float] = []
     for shopper in shoppers:
         turns = store.turns(shopper.sender)
+        server_ms.extend(float(t["latency_ms"]) for t in turns)
         stored = [t["text"] for t in turns]
         lost += max(0, len(shopper.script) - len(stored))
         if stored != shopper.script[: len(stored)] or [t["seq"] for t in turns] != list(
@@ -165,7 +174,7 @@ def check_transcript(database_url: str, shoppers: list[Shopper]) -> tuple[int, i
         ):
             reordered += 1
     store.dispose()
-    return lost, reordered
+    return lost, reordered, server_ms
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -192,6 +201,58 @@ def write_doc(table: str) -> None:
     DOC.write_text(text, encoding="utf-8")
 
 
+@dataclass
+class Phase:
+    """One load run and its results."""
+
+    name: str
+    shoppers: list[Shopper]
+    wall_s: float = 0.0
+    lost: int = 0
+    reordered: int = 0
+    server_ms: list[float] = field(default_factory=list)
+    load: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def latencies(self) -> list[float]:
+        return [ms for s in self.shoppers for ms in s.latencies_ms]
+
+    @property
+    def errors(self) -> int:
+        return sum(len(s.errors) for s in self.shoppers)
+
+    def column(self) -> list[str]:
+        lat = self.latencies
+        return [
+            f"{len(lat)}",
+            f"{self.errors}",
+            f"{self.lost}",
+            f"{self.reordered}",
+            f"{percentile(lat, 50):.1f} ms",
+            f"{percentile(lat, 95):.1f} ms",
+            f"{percentile(lat, 99):.1f} ms",
+            f"{statistics.fmean(lat):.1f} / {max(lat):.1f} ms",
+            f"{percentile(self.server_ms, 50):.1f} / {percentile(self.server_ms, 99):.1f} ms",
+            f"{len(lat) / self.wall_s:.1f} turns/s ({self.wall_s:.1f} s)",
+            f"{self.load[0]:.1f} / {self.load[1]:.1f}",
+        ]
+
+
+ROW_NAMES = [
+    "turns sent",
+    "errors",
+    "turns lost (not stored)",
+    "conversations reordered",
+    "latency p50",
+    "latency p95",
+    "latency p99",
+    "latency mean / max",
+    "server-side p50 / p99 (stored `latency_ms`)",
+    "throughput",
+    "load average before / after",
+]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the results table."""
     parser = argparse.ArgumentParser(
@@ -209,68 +270,66 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="bot worker processes (1)")
     parser.add_argument("--token", default=os.environ.get("SHOPINTENT_WEBHOOK_TOKEN"))
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument("--typed-only", action="store_true",
+                        help="skip the second run with /intent payloads (no model)")  # fmt: skip
     args = parser.parse_args(argv)
     lo, _, hi = args.think_ms.partition("-")
     think = (float(lo) / 1000, float(hi or lo) / 1000)
 
+    phases: list[Phase] = []
     with own_stack(args.model, args.workers) if args.url is None else _given(args) as (url, db_url):
         from actions.store import list_orders
 
         orders = [o.id for o in list_orders(db_url, limit=max(1, args.shoppers))]
-        run_id = datetime.now(UTC).strftime("%H%M%S")
-        shoppers = [
-            Shopper(f"bench-{run_id}-{i}", conversation(orders[i % len(orders)]))
-            for i in range(args.shoppers)
-        ]
         ready = httpx.get(f"{url}/ready", timeout=10).json()
         model_version = str(ready.get("model_version", "unknown"))
-        load_before = os.getloadavg()[0]
-        wall = asyncio.run(load(url, shoppers, think, args.token))
-        load_after = os.getloadavg()[0]
-        lost, reordered = check_transcript(db_url, shoppers)
+        kinds = [("typed messages (model)", False)]
+        if not args.typed_only:
+            kinds.append(("button payloads (no model)", True))
+        for name, direct in kinds:
+            run_id = datetime.now(UTC).strftime("%H%M%S") + ("d" if direct else "t")
+            phase = Phase(
+                name,
+                [
+                    Shopper(f"bench-{run_id}-{i}", conversation(orders[i % len(orders)], direct))
+                    for i in range(args.shoppers)
+                ],
+            )
+            before = os.getloadavg()[0]
+            phase.wall_s = asyncio.run(load(url, phase.shoppers, think, args.token))
+            phase.load = (before, os.getloadavg()[0])
+            phase.lost, phase.reordered, phase.server_ms = check_transcript(db_url, phase.shoppers)
+            phases.append(phase)
 
-    latencies = [ms for s in shoppers for ms in s.latencies_ms]
-    errors = sum(len(s.errors) for s in shoppers)
-    turns = len(latencies)
-    rows = [
-        ("shoppers (concurrent)", f"{args.shoppers}"),
-        ("turns per shopper", f"{len(shoppers[0].script)}"),
-        ("think time between turns", f"{args.think_ms} ms"),
-        ("turns sent", f"{turns}"),
-        ("errors", f"{errors}"),
-        ("turns lost (not stored)", f"{lost}"),
-        ("conversations reordered", f"{reordered}"),
-        ("latency p50", f"{percentile(latencies, 50):.1f} ms"),
-        ("latency p95", f"{percentile(latencies, 95):.1f} ms"),
-        ("latency p99", f"{percentile(latencies, 99):.1f} ms"),
-        ("latency mean / max", f"{statistics.fmean(latencies):.1f} / {max(latencies):.1f} ms"),
-        ("throughput", f"{turns / wall:.1f} turns/s over {wall:.1f} s"),
-        ("bot workers", f"{args.workers}"),
-        ("model", model_version),
-        (
-            "machine",
-            f"{os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}",
-        ),
-        (
-            "load average before / after",
-            f"{load_before:.1f} / {load_after:.1f} (other jobs share the cores)",
-        ),
+    columns = [p.column() for p in phases]
+    header = "| measure | " + " | ".join(p.name for p in phases) + " |"
+    lines = [header, "|---" * (len(phases) + 1) + "|"]
+    lines += [
+        f"| {name} | " + " | ".join(col[k] for col in columns) + " |"
+        for k, name in enumerate(ROW_NAMES)
     ]
-    table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
-    table += (
-        f"\n\nMeasured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with "
-        f"`python benchmarks/webhook.py --shoppers {args.shoppers} --think-ms {args.think_ms}`: "
-        "end-to-end latency seen by the client over loopback (classifier, dialogue, action "
-        "server call, SQLite transcript write); every stored turn was compared with what was sent."
+    script = " → ".join(f"`{m}`" for m in phases[0].shoppers[0].script)
+    table = "\n".join(lines) + (
+        f"\n\n{args.shoppers} concurrent shoppers, each {script} with "
+        f"{args.think_ms} ms between turns; bot workers: {args.workers}; model "
+        f"`{model_version}`; {os.cpu_count()} CPU cores ({platform.machine()}, Python "
+        f"{platform.python_version()}), shared with other jobs (see the load average). "
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python benchmarks/webhook.py "
+        f"--shoppers {args.shoppers} --think-ms {args.think_ms}`. Latency is end to end as the "
+        "client sees it over loopback (classifier, dialogue, action-server call, SQLite "
+        "transcript write); every stored turn was compared with what was sent. The second "
+        "column sends button payloads (`/intent`), which skip the model: the cost of "
+        "everything else."
     )
     print(table)
-    for shopper in shoppers:
-        for error in shopper.errors[:1]:
-            print(f"error ({shopper.sender}): {error}", file=sys.stderr)
+    for phase in phases:
+        for shopper in phase.shoppers:
+            for error in shopper.errors[:1]:
+                print(f"error ({shopper.sender}): {error}", file=sys.stderr)
     if not args.no_doc:
         write_doc(table)
         print(f"\nwrote the webhook section of {DOC.relative_to(REPO)}")
-    return 1 if errors or lost or reordered else 0
+    return 1 if any(p.errors or p.lost or p.reordered for p in phases) else 0
 
 
 @contextmanager
