@@ -11,15 +11,18 @@ from bot.action_client import ActionClient
 from bot.domain import load_domain
 from bot.errors import ActionRejectedError, ActionServerError
 from bot.tracker import Tracker
+from bot.types import ActionResult
 from tests.bot.conftest import DOMAIN, POLICY
 
 
-def _call(endpoint: str, action: str, slots: dict[str, str] | None = None, timeout_s: float = 3.0):  # type: ignore[no-untyped-def]
+def _call(
+    endpoint: str, action: str, slots: dict[str, str] | None = None, timeout_s: float = 3.0
+) -> ActionResult:
     domain = load_domain(DOMAIN, POLICY)
     tracker = Tracker.new("client-test", domain.slots)
     tracker.slots.update(slots or {})
 
-    async def go():  # type: ignore[no-untyped-def]
+    async def go() -> ActionResult:
         client = ActionClient(endpoint, timeout_s)
         try:
             return await client.run(action, tracker.to_rasa(), domain.as_action_server_domain())
