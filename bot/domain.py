@@ -101,6 +101,18 @@ class Domain:
     form_stay_intents: frozenset[str]
     raw: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def session_expiration_s(self) -> float:
+        """Idle seconds after which a new session starts (domain `session_config`; 0: never)."""
+        config = self.raw.get("session_config") or {}
+        return float(config.get("session_expiration_time", 0) or 0) * 60
+
+    @property
+    def carry_over_slots(self) -> bool:
+        """Whether slots survive into a new session (domain `session_config`)."""
+        config = self.raw.get("session_config") or {}
+        return bool(config.get("carry_over_slots_to_new_session", True))
+
     def title(self, intent: str) -> str:
         """Return the button title for an intent (its configured title or a readable name)."""
         return self.intent_titles.get(intent, intent.replace("_", " ").capitalize())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -114,6 +115,7 @@ class DialoguePolicy:
             apology and reported in `error`; they are never raised.
         """
         out = TurnOutcome()
+        self._maybe_new_session(tracker)
         tracker.turns += 1
         tracker.add_user(parse, self.keep)
         intent = parse["intent"]["name"]
@@ -148,6 +150,19 @@ class DialoguePolicy:
         if rule.action is not None:
             await self._run_action(tracker, rule.action, out)
         return out
+
+    def _maybe_new_session(self, tracker: Tracker) -> None:
+        """Start a new session after `session_expiration_time` idle minutes, as Rasa does."""
+        expiry = self.domain.session_expiration_s
+        if not expiry or not tracker.events:
+            return
+        if time.time() - float(tracker.events[-1].get("timestamp") or 0) < expiry:
+            return
+        self._end_form(tracker)
+        tracker.fallback_streak = 0
+        if not self.domain.carry_over_slots:
+            tracker.slots = dict(self.domain.slots)
+        tracker.add_event({"event": "session_started"}, self.keep)
 
     def restart(self, tracker: Tracker) -> TurnOutcome:
         """Forget the conversation (`/restart`) and say the restart response."""

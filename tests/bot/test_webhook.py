@@ -290,3 +290,29 @@ def test_conversation_on_postgresql_is_stored_in_order(make_client: AppFactory) 
             conn.execute(delete(Turn).where(Turn.sender_id == sender))
             conn.execute(delete(Conversation).where(Conversation.sender_id == sender))
         probe.dispose()
+
+
+def test_an_idle_conversation_starts_a_new_session_that_keeps_slots(client: TestClient) -> None:
+    say(client, "where is my order?", sender="idle")
+    store: TranscriptStore = client.app.state.chat.store  # type: ignore[attr-defined]
+    # Age the conversation past the domain's session_expiration_time (60 minutes).
+    held = store.acquire("idle")
+    assert held.state is not None
+    for event in held.state["events"]:
+        event["timestamp"] -= 2 * 3600
+    store.release(held)
+    from sqlalchemy import update
+
+    from bot.store import Conversation
+
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(Conversation).where(Conversation.sender_id == "idle").values(state=held.state)
+        )
+    # The order form from two hours ago is over: "yes" is no longer an answer to its question.
+    reply = say(client, "yes", sender="idle")
+    assert "doesn't look like an order number" not in texts(reply)
+    assert reply[0]["buttons"]
+    events = store.acquire("idle")
+    assert any(e["event"] == "session_started" for e in (events.state or {})["events"])
+    store.release(events)
