@@ -58,10 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     from nlu.train import LabelledTexts, prepare_data, train
 
     splits = load_clinc(args.data)
-    train_texts, train_labels = limit_per_intent(*splits["train"], args.limit_per_intent, args.seed)
-    val_texts, val_labels = limit_per_intent(*splits["val"], args.limit_per_intent, args.seed)
+    train_texts, train_labels = limit_per_intent(
+        *splits["train"], args.limit_per_intent, args.seed, [OOS]
+    )
+    val_texts, val_labels = limit_per_intent(
+        *splits["val"], args.limit_per_intent, args.seed, [OOS]
+    )
     test_texts, test_labels = limit_per_intent(
-        *splits["test"], args.test_limit_per_intent, args.seed
+        *splits["test"], args.test_limit_per_intent, args.seed, [OOS]
     )
     out = args.out or Path("runs/clinc150")
     config = TrainConfig(

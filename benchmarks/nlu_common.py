@@ -48,6 +48,7 @@ def add_training_flags(parser: argparse.ArgumentParser, **defaults: Any) -> None
         "--test-limit-per-intent", type=int, default=None, help="test on at most N per intent"
     )
     parser.add_argument("--num-hidden-layers", type=int, default=None)
+    parser.add_argument("--num-threads", type=int, default=None, help="CPU threads for torch")
     parser.add_argument("--base-model", default=None)
     parser.add_argument(
         "--no-freeze-embeddings", action="store_true", help="also fine-tune the word embeddings"
@@ -71,15 +72,24 @@ def train_config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "device": "cuda" if use_cuda else "cpu",
         "bf16": bool(use_cuda and torch.cuda.is_bf16_supported()),
         "num_hidden_layers": args.num_hidden_layers,
+        "num_threads": args.num_threads,
         "base_model": args.base_model,
         "freeze_embeddings": not args.no_freeze_embeddings,
     }
 
 
 def limit_per_intent(
-    texts: Sequence[str], labels: Sequence[str], limit: int | None, seed: int
+    texts: Sequence[str],
+    labels: Sequence[str],
+    limit: int | None,
+    seed: int,
+    keep_all: Sequence[str] = (),
 ) -> tuple[list[str], list[str]]:
-    """Keep at most `limit` examples of each intent (seeded), in the original order."""
+    """Keep at most `limit` examples of each intent (seeded), in the original order.
+
+    Intents in `keep_all` (e.g. CLINC's `oos`, one label for a tenth of the data)
+    keep every example, so a subset run still measures OOS recall on many messages.
+    """
     if limit is None:
         return list(texts), list(labels)
     rng = np.random.default_rng(seed)
@@ -87,7 +97,10 @@ def limit_per_intent(
     for i, label in enumerate(labels):
         by_label[label].append(i)
     keep: list[int] = []
-    for idx in by_label.values():
+    for label, idx in by_label.items():
+        if label in keep_all:
+            keep.extend(idx)
+            continue
         chosen = rng.choice(len(idx), size=min(limit, len(idx)), replace=False)
         keep.extend(idx[int(c)] for c in chosen)
     keep.sort()

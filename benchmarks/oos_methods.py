@@ -85,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     splits = load_clinc(args.data)
-    tr_x, tr_y = limit_per_intent(*splits["train"], args.limit_per_intent, args.seed)
-    va_x, va_y = limit_per_intent(*splits["val"], args.limit_per_intent, args.seed)
-    te_x, te_y = limit_per_intent(*splits["test"], args.test_limit_per_intent, args.seed)
+    tr_x, tr_y = limit_per_intent(*splits["train"], args.limit_per_intent, args.seed, [OOS])
+    va_x, va_y = limit_per_intent(*splits["val"], args.limit_per_intent, args.seed, [OOS])
+    te_x, te_y = limit_per_intent(*splits["test"], args.test_limit_per_intent, args.seed, [OOS])
     rows: list[Row] = []
     timings: dict[str, float] = {}
     out = args.out or Path("runs/oos_methods")

@@ -8,7 +8,6 @@ confidence `1 - top confidence` and the model's real ranking kept.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +65,14 @@ class Decisions:
 
 
 def default_threads() -> int:
-    """Torch CPU threads used for inference when not configured: cores, at most 4."""
-    return max(1, min(4, os.cpu_count() or 1))
+    """Torch CPU threads for inference when not configured: 1.
+
+    One short message is too little work to split across cores: on the 2-core
+    development machine a second thread made `parse` 3x slower under load (p50
+    248 ms vs 76 ms). Serve more traffic with more worker processes, or set
+    `SHOPINTENT_NLU_THREADS` for large batches.
+    """
+    return 1
 
 
 def forward(
@@ -210,7 +215,7 @@ class IntentClassifier:
 
         Args:
             directory: the artifact directory.
-            num_threads: torch CPU threads (default: `SHOPINTENT_NLU_THREADS` or up to 4).
+            num_threads: torch CPU threads (default: `SHOPINTENT_NLU_THREADS` or 1).
 
         Raises:
             NotAModelError: the directory has no `shopintent.json`.

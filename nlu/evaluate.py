@@ -313,7 +313,7 @@ def plot_confusion_matrix(
                     str(int(counts[i, j])),
                     ha="center",
                     va="center",
-                    fontsize=fontsize - 1,
+                    fontsize=fontsize,
                     color="white" if norm[i, j] > 0.5 else "black",
                 )
     fig.colorbar(im, ax=ax, fraction=0.03, pad=0.01, label="share of the true intent")
@@ -383,7 +383,15 @@ def plot_reliability(
     ax.plot([0, 1], [0, 1], "k--", label="perfect calibration")
     for x, n in zip(centers, count, strict=True):
         if n:
-            ax.text(x, 0.02, str(n), ha="center", fontsize=8, rotation=90, color="white")
+            ax.text(
+                x,
+                0.02,
+                str(n),
+                ha="center",
+                fontsize=8,
+                rotation=90,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1, "alpha": 0.8},
+            )
     ece = expected_calibration_error(confidence, correct)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)

