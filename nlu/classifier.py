@@ -316,6 +316,10 @@ class IntentClassifier:
             threshold=rule.threshold,
             stats=self._stats,
         )
+        if rule.oos_label in self._labels:
+            # A message the model puts in the OOS class is answered as that intent
+            # (the dialogue has a response for it), not as an unsure fallback.
+            decisions.rejected &= decisions.top != self._labels.index(rule.oos_label)
         # An empty message carries no intent: reject it rather than guess.
         blank = np.array([not t.strip() for t in texts])
         decisions.rejected = decisions.rejected | blank
