@@ -264,6 +264,7 @@ def fit_model(
         bf16=config.bf16,
         optim="adamw_torch",
         dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,
     )
     trainer = Trainer(
         model=model,
