@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.nlu_common import (
     add_training_flags,
+    command_line,
     limit_per_intent,
     machine,
     parse_latency,
@@ -119,7 +120,7 @@ lr {config.learning_rate:g}, device {config.device}{", bf16" if config.bf16 else
 `parse` latency of one message on CPU: p50 {p50:.1f} ms, p95 {p95:.1f} ms.
 Machine: {machine()}.
 
-Command: `python benchmarks/clinc150.py --data PATH/data_full.json --epochs {config.epochs:g}{f" --limit-per-intent {args.limit_per_intent}" if args.limit_per_intent else ""}`
+Command: `{command_line("clinc150.py", argv)}`
 """
     if not args.no_docs:
         write_section("clinc150", md, args.docs)

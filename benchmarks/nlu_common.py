@@ -10,6 +10,7 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -134,6 +135,24 @@ def machine() -> str:
 def pct(value: float | None) -> str:
     """Format a 0-1 fraction as a percentage, `n/a` when missing."""
     return "n/a" if value is None else f"{100 * value:.1f}"
+
+
+def command_line(script: str, argv: Sequence[str] | None = None) -> str:
+    """The command that reproduces this run, with data paths shown as `PATH/...`."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    shown: list[str] = []
+    skip = False
+    for i, arg in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if arg in ("--out", "--docs"):
+            skip = True
+            continue
+        if i > 0 and args[i - 1] == "--data":
+            arg = "PATH/" + Path(arg).name
+        shown.append(arg)
+    return " ".join(["python", f"benchmarks/{script}", *shown])
 
 
 def write_section(name: str, markdown: str, path: Path = DOCS) -> None:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.clinc150 import OOS, load_clinc
 from benchmarks.nlu_common import (
     add_training_flags,
+    command_line,
     limit_per_intent,
     machine,
     pct,
@@ -209,7 +210,7 @@ training took {", ".join(f"{k}: {v:.0f} s" for k, v in timings.items())}.
 
 Machine: {machine()}.
 
-Command: `python benchmarks/oos_methods.py --data PATH/data_full.json --epochs {args.epochs:g}{f" --limit-per-intent {args.limit_per_intent}" if args.limit_per_intent else ""}`
+Command: `{command_line("oos_methods.py", argv)}`
 """
     if not args.no_docs:
         write_section("oos_methods", md, args.docs)
