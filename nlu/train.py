@@ -14,6 +14,7 @@ import random
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +134,11 @@ def prepare_data(
         examples = LabelledTexts(
             [examples.texts[i] for i in train_idx], [examples.labels[i] for i in train_idx]
         )
+        if len(validation) == 0:
+            raise TrainDataError(
+                f"cannot hold out a validation part: expected at least 4 examples of some "
+                f"intent, found at most {max(Counter(examples.labels).values())}; add examples"
+            )
     else:
         unknown = sorted(set(validation.labels) - set(labels))
         if unknown:
@@ -339,7 +345,8 @@ def tune_threshold(
     correct = (top == y) & ins
     if not ins.any():
         raise TrainDataError(
-            "the validation part holds only out-of-scope examples; expected in-scope ones too"
+            f"the validation part holds {len(y)} examples and no in-scope ones; expected "
+            "in-scope examples to tune the rejection threshold on"
         )
     if is_oos.sum() >= 2:
         values = np.unique(scores)
