@@ -36,7 +36,7 @@ def test_widget_on_the_demo_page_holds_the_demo_conversation(
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 760})
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
             page.goto(live_stack.bot_url + "/")
             expect(page.get_by_role("heading", name="Northwind Goods")).to_be_visible()
 
@@ -60,6 +60,8 @@ def test_widget_on_the_demo_page_holds_the_demo_conversation(
             send("where is my order?", "order number")
             send(str(order.id), f"Order {order.id}")
             send("can I return it?", "return")
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT.with_name("widget-order.png")))
             send("what's the weather in Paris tomorrow?", "?")
             suggestions = page.get_by_role("group", name="Suggestions").last
             expect(suggestions.get_by_role("button").first).to_be_visible()
