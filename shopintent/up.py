@@ -144,6 +144,8 @@ def serve_all(host: str, port: int, actions_port: int, model: Path) -> int:
         raise _Stop
 
     previous = signal.signal(signal.SIGTERM, on_term)
+    # Explicitly: a process started in the background of a script inherits SIGINT ignored.
+    previous_int = signal.signal(signal.SIGINT, on_term)
     procs: list[subprocess.Popen[bytes]] = []
     try:
         procs.append(_spawn(actions_cmd, env))
@@ -174,7 +176,7 @@ def serve_all(host: str, port: int, actions_port: int, model: Path) -> int:
         return 0
     finally:
         # A second Ctrl-C (or a supervisor's repeated signal) must not cut the shutdown short.
-        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop(list(reversed(procs)))
         signal.signal(signal.SIGINT, previous_int)
