@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         f"`{model_version}`; {os.cpu_count()} CPU cores ({platform.machine()}, Python "
         f"{platform.python_version()}), shared with other jobs (see the load average). "
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python benchmarks/webhook.py "
-        f"--shoppers {args.shoppers} --think-ms {args.think_ms}`. Latency is end to end as the "
+        f"{' '.join(argv if argv is not None else sys.argv[1:])}`. Latency is end to end as the "
         "client sees it over loopback (classifier, dialogue, action-server call, SQLite "
         "transcript write); every stored turn was compared with what was sent. The second "
         "column sends button payloads (`/intent`), which skip the model: the cost of "
