@@ -316,3 +316,12 @@ def test_an_idle_conversation_starts_a_new_session_that_keeps_slots(client: Test
     events = store.acquire("idle")
     assert any(e["event"] == "session_started" for e in (events.state or {})["events"])
     store.release(events)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["/fly_to_the_moon", "/", "/track_order{not json}", '/track_order{"order_id": {"a": 1}}'],
+)
+def test_odd_direct_intents_get_a_normal_answer(client: TestClient, text: str) -> None:
+    messages = say(client, text, sender="odd")
+    assert messages and messages[0]["text"]
