@@ -46,7 +46,7 @@ def read_csv(path: Path) -> tuple[list[str], list[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="folder with train.csv, test.csv")
-    parser.add_argument("--oos-method", default="mahalanobis", choices=["softmax", "mahalanobis"])
+    parser.add_argument("--oos-method", default="knn", choices=["softmax", "mahalanobis", "knn"])
     add_training_flags(parser, epochs=10.0, learning_rate=1e-4, batch_size=32, max_length=64)
     args = parser.parse_args(argv)
 

@@ -49,7 +49,7 @@ def load_clinc(path: Path) -> dict[str, tuple[list[str], list[str]]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="CLINC150 data_full.json")
-    parser.add_argument("--oos-method", default="mahalanobis", choices=["softmax", "mahalanobis"])
+    parser.add_argument("--oos-method", default="knn", choices=["softmax", "mahalanobis", "knn"])
     add_training_flags(parser, epochs=8.0, learning_rate=1e-4, batch_size=32, max_length=48)
     args = parser.parse_args(argv)
 

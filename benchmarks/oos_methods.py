@@ -9,7 +9,7 @@ recall:
 - OOS class only (argmax), no threshold
 - softmax: calibrated top probability below a threshold
 - mahalanobis: distance of the mean-pooled features to the nearest class centroid
-- knn: mean cosine similarity to the 10 nearest training examples (reference only)
+- knn: mean cosine similarity to the 10 nearest training examples
 
     python benchmarks/oos_methods.py --data PATH/data_full.json [--epochs 8]
     python benchmarks/oos_methods.py --data PATH/data_full.json --limit-per-intent 10 --epochs 1
@@ -40,8 +40,6 @@ from benchmarks.nlu_common import (
     write_section,
 )
 
-KNN_K = 10
-
 
 @dataclass
 class Row:
@@ -52,15 +50,6 @@ class Row:
     oos_recall: float
     oos_precision: float
     accuracy: float
-
-
-def knn_scores(train: np.ndarray, feats: np.ndarray, k: int = KNN_K) -> np.ndarray:
-    """Mean cosine similarity of each row to its k nearest training features."""
-    a = train / np.linalg.norm(train, axis=1, keepdims=True)
-    b = feats / np.linalg.norm(feats, axis=1, keepdims=True)
-    sims = b @ a.T
-    k = min(k, sims.shape[1])
-    return np.asarray(np.sort(sims, axis=1)[:, -k:].mean(axis=1))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         p_va, p_te = softmax(val_all.logits, temperature), softmax(test_all.logits, temperature)
         keep = inputs.train_labels != oos_index
         stats = OosStats.fit(inputs.train_features[keep], inputs.train_labels[keep])
-        train_feats = inputs.train_features[keep]
+        knn = stats.with_bank(inputs.train_features[keep])
         assert val_all.features is not None and test_all.features is not None
         scores = {
             "softmax": (p_va.max(1), p_te.max(1)),
@@ -136,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
                 -stats.distances(test_all.features),
             ),
             "knn": (
-                knn_scores(train_feats, val_all.features),
-                knn_scores(train_feats, test_all.features),
+                knn.knn_similarity(val_all.features),
+                knn.knn_similarity(test_all.features),
             ),
         }
         plans: list[tuple[str, str | None, bool]] = []

@@ -22,6 +22,7 @@ from nlu.errors import NluError
 ARTIFACT_FILE = "shopintent.json"
 STATS_FILE = "oos_stats.npz"
 FORMAT_VERSION = 1
+KNN_K = 10
 
 
 class NotAModelError(NluError):
@@ -114,20 +115,42 @@ class ArtifactMeta:
 
 @dataclass
 class OosStats:
-    """Embedding-space statistics for Mahalanobis rejection (in-scope classes only)."""
+    """Embedding-space statistics for distance-based rejection (in-scope classes only)."""
 
     means: np.ndarray  # (classes, dim) class centroids of mean-pooled features
     precision: np.ndarray  # (dim, dim) inverse of the shared within-class covariance
+    bank: np.ndarray | None = None  # (n, dim) unit-length training features, for knn
 
     def save(self, path: str | Path) -> None:
         """Write the statistics as a NumPy `.npz` file."""
-        np.savez(path, means=self.means.astype(np.float32), precision=self.precision)
+        arrays = {"means": self.means.astype(np.float32), "precision": self.precision}
+        if self.bank is not None:
+            arrays["bank"] = self.bank.astype(np.float16)
+        np.savez(path, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: str | Path) -> OosStats:
         """Read statistics written by `save`."""
         with np.load(path) as data:
-            return cls(means=data["means"], precision=data["precision"])
+            bank = data["bank"].astype(np.float32) if "bank" in data else None
+            return cls(means=data["means"], precision=data["precision"], bank=bank)
+
+    def with_bank(self, features: np.ndarray) -> OosStats:
+        """Return these statistics plus unit-length copies of `features` for knn."""
+        norms = np.linalg.norm(features, axis=1, keepdims=True)
+        return OosStats(self.means, self.precision, features / np.maximum(norms, 1e-12))
+
+    def knn_similarity(self, features: np.ndarray, k: int = KNN_K) -> np.ndarray:
+        """Return each row's mean cosine similarity to its `k` nearest bank features."""
+        if self.bank is None:
+            raise ArtifactError(
+                "the knn method needs the training features in oos_stats.npz, found none; "
+                "retrain with `shopintent train --oos-method knn`"
+            )
+        x = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+        sims = x @ self.bank.T
+        k = min(k, sims.shape[1])
+        return np.asarray(np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1))
 
     @classmethod
     def fit(cls, features: np.ndarray, labels: np.ndarray, shrinkage: float = 0.01) -> OosStats:

@@ -155,17 +155,23 @@ def in_scope_scores(
 
     `softmax`: the calibrated top probability. `mahalanobis`: minus the Mahalanobis
     distance of the mean-pooled features to the nearest in-scope class centroid.
+    `knn`: the mean cosine similarity to the 10 nearest in-scope training examples.
     """
     if method == "softmax":
         return np.asarray(probs.max(axis=1))
-    if method == "mahalanobis":
+    if method in ("mahalanobis", "knn"):
         if features is None or stats is None:
             raise ArtifactError(
-                "the mahalanobis method needs features and embedding statistics; the "
+                f"the {method} method needs features and embedding statistics; the "
                 "model's oos_stats file is missing, retrain with `shopintent train`"
             )
+        if method == "knn":
+            return stats.knn_similarity(features)
         return -stats.distances(features)
-    raise ArtifactError(f"unknown OOS method {method!r}: expected softmax or mahalanobis")
+    raise ArtifactError(
+        f"unknown OOS method {method!r}: expected softmax, mahalanobis or knn; "
+        "retrain with `shopintent train`"
+    )
 
 
 def decide(

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nlu.errors import NluError
 
-OOS_METHODS = ("softmax", "mahalanobis")
+OOS_METHODS = ("softmax", "mahalanobis", "knn")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 FALLBACK_INTENT = "nlu_fallback"
 DEFAULT_MODEL_DIR = "models/default"
@@ -61,7 +61,7 @@ class TrainConfig:
         default="out_of_scope", metadata={"help": "label of out-of-scope examples"}
     )
     oos_method: str = field(
-        default="mahalanobis",
+        default="knn",
         metadata={"help": f"rejection score, one of {', '.join(OOS_METHODS)}"},
     )
     validation_fraction: float = field(

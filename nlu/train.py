@@ -470,10 +470,12 @@ def calibrate(
     y_val = np.array([index[x] for x in data.validation.labels], dtype=np.int64)
     temperature = fit_temperature(val_out.logits, y_val)
     stats = None
-    if method == "mahalanobis":
+    if method in ("mahalanobis", "knn"):
         y_train = inputs.train_labels
         keep = y_train != oos_index if oos_index is not None else np.ones(len(y_train), bool)
         stats = OosStats.fit(inputs.train_features[keep], y_train[keep])
+        if method == "knn":
+            stats = stats.with_bank(inputs.train_features[keep])
     probs = softmax(val_out.logits, temperature)
     scores = in_scope_scores(method, probs, val_out.features, stats)
     top = probs.argmax(axis=1)

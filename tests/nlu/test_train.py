@@ -138,6 +138,21 @@ def test_mahalanobis_distance_is_small_near_a_class_and_large_far_away() -> None
     assert near < 3 < 10 < far
 
 
+def test_knn_similarity_is_high_near_training_examples_and_survives_save_load(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(0)
+    features = rng.normal(0, 1, (50, 8)) + np.array([5.0] + [0.0] * 7)
+    stats = OosStats.fit(features, np.zeros(50, dtype=int)).with_bank(features)
+    stats.save(tmp_path / "stats.npz")
+
+    loaded = OosStats.load(tmp_path / "stats.npz")
+    near, far = loaded.knn_similarity(np.array([[5.0] + [0.0] * 7, [-5.0] + [0.0] * 7]))
+
+    assert loaded.bank is not None and loaded.bank.shape == (50, 8)
+    assert near > 0.8 > 0.0 > far
+
+
 @pytest.mark.slow
 def test_trained_artifact_describes_itself(tiny_model: Path) -> None:
     meta = ArtifactMeta.load(tiny_model)
