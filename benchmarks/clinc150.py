@@ -103,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     (out / "results.json").write_text(json.dumps(numbers, indent=2) + "\n")
     print(json.dumps({k: v for k, v in numbers.items() if k != "config"}, indent=2))
 
-    subset = f" (subset: {args.limit_per_intent} per intent, every `oos` query kept)" if args.limit_per_intent else ""
+    subset = (
+        f" (subset: {args.limit_per_intent} per intent, every `oos` query kept)"
+        if args.limit_per_intent
+        else ""
+    )
     md = f"""## CLINC150 (in-scope accuracy and out-of-scope recall)
 
 Data: CLINC150 `data_full.json` (Larson et al. 2019, CC BY 3.0): {len(train_texts)} training,

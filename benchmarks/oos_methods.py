@@ -185,7 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{pct(r.oos_recall)} | {pct(r.oos_precision)} | {pct(r.accuracy)} |"
         for r in rows
     )
-    subset = f" (subset: {args.limit_per_intent} per intent, every `oos` query kept)" if args.limit_per_intent else ""
+    subset = (
+        f" (subset: {args.limit_per_intent} per intent, every `oos` query kept)"
+        if args.limit_per_intent
+        else ""
+    )
     md = f"""## Out-of-scope rejection methods (CLINC150)
 
 Same fine-tuned MiniLM-L6, different rejection rules; every threshold chosen on the
