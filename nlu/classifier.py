@@ -303,7 +303,7 @@ class IntentClassifier:
             for i, text in enumerate(texts)
         ]
 
-    def decide(self, texts: Sequence[str]) -> Decisions:
+    def decide(self, texts: Sequence[str], *, progress: bool = False) -> Decisions:
         """Return the decision rule's raw view of `texts` (used by evaluation)."""
         rule = self.meta.decision
         nonblank = [t if t.strip() else "." for t in texts]
@@ -314,6 +314,7 @@ class IntentClassifier:
             max_length=self.meta.max_length,
             batch_size=self._batch_size,
             features=rule.oos_method != "softmax",
+            progress=progress,
         )
         decisions = decide(
             outputs,

@@ -199,7 +199,7 @@ def evaluate_texts(
         or clf.meta.decision.oos_label
         or str(clf.meta.train_config.get("oos_label", "out_of_scope"))
     )
-    decisions = clf.decide(texts)
+    decisions = clf.decide(texts, progress=len(texts) > 500)
     names = clf.predicted_names(decisions)
     top_conf = decisions.probs.max(axis=1)
     confidences = np.where(decisions.rejected, 1.0 - top_conf, top_conf)
