@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -211,6 +212,7 @@ def cached_model(key: object, build: Callable[[Path], None]) -> Path:
     blob = json.dumps(key, sort_keys=True, default=str) + _code_hash()
     path = MODEL_CACHE / hashlib.sha256(blob.encode()).hexdigest()[:16]
     if (path / "shopintent.json").is_file():
+        os.utime(path)  # marks it as in use, so pruning keeps it
         return path
     MODEL_CACHE.mkdir(parents=True, exist_ok=True)
     # Several pytest sessions share the working tree: the first trains, the others wait.
@@ -223,7 +225,17 @@ def cached_model(key: object, build: Callable[[Path], None]) -> Path:
                 build(path)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+    _prune(MODEL_CACHE, keep=path)
     return path
+
+
+def _prune(cache: Path, keep: Path, max_age_s: float = 24 * 3600) -> None:
+    """Drop cached models untouched for a day (older code or data; ~90 MB each)."""
+    now = time.time()
+    for entry in cache.iterdir():
+        if entry.is_dir() and entry != keep and now - entry.stat().st_mtime > max_age_s:
+            shutil.rmtree(entry, ignore_errors=True)
+            (cache / f"{entry.name}.lock").unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

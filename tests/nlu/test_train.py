@@ -216,3 +216,14 @@ def test_train_cli_with_bad_input_exits_2_with_message(
     assert err.startswith("error: ")
     assert message in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["train"], ["predict"], ["evaluate"]])
+def test_every_model_command_has_help(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+
+    assert exit_info.value.code == 0
+    assert "usage: shopintent" in capsys.readouterr().out
