@@ -1209,6 +1209,79 @@ def generate_smalltalk(rng_seed: str) -> list[Example]:
     return examples
 
 
+# --------------------------------------------------------------------------- support phrasings
+
+SUPPORT_HEADER = """\
+# Conversational support phrasings written for this project (MIT): short, id-less
+# and chatty forms of the Bitext intents ("where is my order?", "can I return it?")
+# that shoppers type in a widget before the bot asks for an order number.
+"""
+
+# `{id}` becomes an annotated order number (a seeded 6-digit number).
+SUPPORT_PHRASINGS: dict[str, str] = {
+    "track_order": """where is my order?|where's my order|where is my package|where is my parcel?|
+        has my order shipped yet?|has my package been sent?|when will my order arrive?|
+        when is my order coming|when does my stuff get here|my order hasn't arrived|
+        my parcel still hasn't come|still waiting for my order|order status please|
+        what's the status of my order?|can you tell me where my order is|track my order|
+        track my package please|tracking info for my order|I want to know where my order is|
+        is my order on its way?|my package is late|my delivery is late, where is it?|
+        where is my stuff|any update on my order?|is my order shipped|i need my tracking number|
+        what's my tracking number|did you send my order|wheres my order|where is my order??|
+        where is order {id}?|where's my order {id}|status of order {id}|track {id}|
+        order {id} hasn't arrived|has order #{id} shipped?|any news on order {id}?""",
+    "cancel_order": """cancel my order|I want to cancel my order|can I cancel my order?|
+        please cancel my order|i need to cancel an order|how do I cancel my order?|
+        cancel the order I just placed|I changed my mind, cancel it|can you cancel my purchase|
+        stop my order please|I don't want my order anymore|cancel it please|
+        is it too late to cancel my order?|i'd like to cancel|cancel order please|
+        cancel my last order|please stop the shipment, I want to cancel|cancel that order|
+        cancel order {id}|please cancel {id}|I want to cancel order #{id}|can you cancel {id}?""",
+    "check_refund_policy": """can I return it?|can i return this?|what's your return policy?|
+        what is the return policy|how many days do I have to return something?|
+        can I send it back?|is this returnable?|do you accept returns?|how do returns work?|
+        what's the refund policy|return policy please|can I get my money back if I don't like it?|
+        is there a return window?|how long is the return period|returns policy?|
+        can I return an item after 30 days?|do you take returns on opened items?|
+        can things be returned|are returns free?|what are the rules for returns""",
+    "get_refund": """I want a refund|can I get a refund?|refund please|i want my money back|
+        give me my money back|how do I get a refund|I'd like a refund for my order|
+        please refund me|I need a refund for a broken item|refund my order|
+        the item was damaged, I want a refund|can you refund order {id}?|refund for {id} please""",
+    "track_refund": """where is my refund?|has my refund gone through?|when will I get my refund|
+        refund status please|I haven't received my refund|still waiting on my refund|
+        any update on my refund?|did you process my refund?|my refund hasn't arrived|
+        how long until my refund shows up|status of the refund for {id}|refund for order {id}?""",
+    "get_invoice": """can I get an invoice?|send me the invoice|I need an invoice|
+        invoice please|where can I find my invoice?|can you email me the invoice|
+        I need a receipt for my order|receipt please|download my invoice|
+        invoice for my last order|invoice for order {id}|receipt for {id} please""",
+    "contact_human_agent": """talk to a human|can I talk to a person?|human please|
+        let me speak to a real person|I want to talk to someone|get me an agent|
+        connect me to a human|real person please|is there a human I can talk to?|
+        I need to speak with a person|agent please|transfer me to an agent|
+        put me through to someone|can a person help me?|talk to human|speak to a human""",
+}
+
+
+def generate_support(rng_seed: str) -> list[Example]:
+    """The hand-written support phrasings, with seeded order numbers where they name one."""
+    examples: list[Example] = []
+    for intent, block in SUPPORT_PHRASINGS.items():
+        rng = random.Random(f"{rng_seed}:support:{intent}")
+        for text in (t.strip() for t in block.split("|")):
+            if not text:
+                continue
+            before, sep, after = text.partition("{id}")
+            if sep:
+                number = str(rng.randint(100000, 999999))
+                segments = tidy([Segment(before), Segment(number, "order_id"), Segment(after)])
+            else:
+                segments = (Segment(text),)
+            examples.append(Example(intent, segments, "support"))
+    return examples
+
+
 # --------------------------------------------------------------------------- out of scope
 
 
@@ -1318,12 +1391,16 @@ def deduplicate(groups: Sequence[Sequence[Example]], report: BuildReport) -> lis
     return kept
 
 
+# Real queries and hand-written support phrasings always survive the per-intent cap.
+PROTECTED_SOURCES = frozenset({"wands", "support"})
+
+
 def split_and_cap(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
     """Stratified, hash-based held-out split, with a deterministic cap per intent.
 
     Per intent: rank examples by a seeded hash of the normalised text; keep a pool of
-    at most TRAIN_CAP / (1 - TEST_FRACTION) of them (WANDS queries always stay in
-    product_search); the lowest-ranked TEST_FRACTION of the pool (by a second hash)
+    at most TRAIN_CAP / (1 - TEST_FRACTION) of them (WANDS queries and the support
+    phrasings always stay); the lowest-ranked TEST_FRACTION of the pool (by a second hash)
     is the test set. Out-of-scope keeps its whole pool (sized by OUT_OF_SCOPE_POOL).
     """
     by_intent: dict[str, list[Example]] = defaultdict(list)
@@ -1333,15 +1410,16 @@ def split_and_cap(examples: Sequence[Example]) -> tuple[list[Example], list[Exam
     test: list[Example] = []
     for intent in sorted(by_intent):
         items = sorted(by_intent[intent], key=lambda e: stable_hash("cap", normalise(e.plain)))
-        protected = [e for e in items if e.source == "wands"]
-        others = [e for e in items if e.source != "wands"]
+        protected = [e for e in items if e.source in PROTECTED_SOURCES]
+        others = [e for e in items if e.source not in PROTECTED_SOURCES]
         if intent == "out_of_scope":
             pool = items
-        elif protected:
+        elif intent == "product_search":
             limit = round(GENERATED_SEARCH_TRAIN_CAP / (1 - TEST_FRACTION))
             pool = protected + others[:limit]
         else:
-            pool = items[: round(TRAIN_CAP / (1 - TEST_FRACTION))]
+            limit = round(TRAIN_CAP / (1 - TEST_FRACTION))
+            pool = protected + others[: max(0, limit - len(protected))]
         ranked = sorted(pool, key=lambda e: stable_hash("split", normalise(e.plain)))
         n_test = round(len(ranked) * TEST_FRACTION)
         test.extend(ranked[:n_test])
@@ -1355,9 +1433,10 @@ def build_examples(sources: Path, report: BuildReport) -> list[Example]:
     products = load_catalog(sources)
     wands = [Example("product_search", (Segment(q),), "wands") for q in load_wands(sources)]
     generated = generate_product_examples(products, per_intent=320, rng_seed=SEED)
+    support = generate_support(SEED)
     smalltalk = generate_smalltalk(SEED)
     oos = load_out_of_scope(sources, report)
-    groups = [bitext, wands, generated, smalltalk, oos]
+    groups = [bitext, support, wands, generated, smalltalk, oos]
     for group in groups:
         for ex in group:
             report.sources.setdefault(ex.intent, Counter())[ex.source] += 1
@@ -1409,7 +1488,10 @@ FILES = {
     "nlu/smalltalk.yml": (SMALLTALK_HEADER, list(SMALLTALK)),
     "nlu/out_of_scope.yml": (CLINC_HEADER, ["out_of_scope"]),
 }
-TEST_HEADER = BITEXT_HEADER + "#\n" + CLINC_HEADER + "#\n" + PRODUCTS_HEADER
+SUPPORT_FILE = "nlu/support.yml"
+TEST_HEADER = (
+    BITEXT_HEADER + "#\n" + CLINC_HEADER + "#\n" + PRODUCTS_HEADER + "#\n" + SUPPORT_HEADER
+)
 
 
 def check(train: Sequence[Example], test: Sequence[Example], domain_intents: Sequence[str]) -> None:
@@ -1495,8 +1577,13 @@ def build(sources: Path, out: Path, domain_path: Path) -> BuildReport:
     all_intents = [i for _, intents in FILES.values() for i in intents]
     (out / "nlu").mkdir(parents=True, exist_ok=True)
     (out / "test").mkdir(parents=True, exist_ok=True)
+    written = [e for e in train if e.source != "support"]
     for rel, (header, intents) in FILES.items():
-        (out / rel).write_text(_nlu_yaml(header, train, intents), encoding="utf-8")
+        (out / rel).write_text(_nlu_yaml(header, written, intents), encoding="utf-8")
+    support = [e for e in train if e.source == "support"]
+    (out / SUPPORT_FILE).write_text(
+        _nlu_yaml(SUPPORT_HEADER, support, list(SUPPORT_PHRASINGS)), encoding="utf-8"
+    )
     (out / "nlu" / "lookups.yml").write_text(_lookups_yaml(*build_lookups(products)), "utf-8")
     (out / "test" / "nlu.yml").write_text(_nlu_yaml(TEST_HEADER, test, all_intents), "utf-8")
     report.train_counts = dict(Counter(e.intent for e in train))
