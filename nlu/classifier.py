@@ -239,7 +239,8 @@ class IntentClassifier:
         hf_logging.set_verbosity_error()
         try:
             tokenizer = AutoTokenizer.from_pretrained(directory)
-            model = AutoModelForSequenceClassification.from_pretrained(directory)
+            # float(): a model saved in half precision still runs in fp32 on the CPU.
+            model = AutoModelForSequenceClassification.from_pretrained(directory).float()
         except (OSError, ValueError) as exc:
             raise ArtifactError(
                 f"{directory}: cannot load the transformer weights or tokenizer ({exc}); "

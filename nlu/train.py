@@ -223,6 +223,9 @@ def build_model(
         ) from None
     finally:
         hf_logging.set_verbosity(verbosity)
+    # Transformers keeps the checkpoint's dtype; an fp16/bf16 base model would then be
+    # fine-tuned in half precision without loss scaling and diverge to NaN.
+    model = model.float()
     if config.freeze_embeddings:
         # The 30k x 384 word-embedding matrix is half of MiniLM's weights; updating it
         # dominates a CPU step and barely helps on a few thousand short messages.

@@ -227,3 +227,25 @@ def test_every_model_command_has_help(
 
     assert exit_info.value.code == 0
     assert "usage: shopintent" in capsys.readouterr().out
+
+
+def test_half_precision_base_model_is_fine_tuned_in_float32(tmp_path: Path) -> None:
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from nlu.train import build_model, resolve_base_model
+
+    base = Path(resolve_base_model(None))
+    half = tmp_path / "fp16-base"
+    shutil.copytree(base, half, ignore=shutil.ignore_patterns("model.safetensors"))
+    weights = load_file(str(base / "model.safetensors"))
+    save_file(
+        {k: v.half().contiguous() for k, v in weights.items()}, str(half / "model.safetensors")
+    )
+
+    config = TrainConfig(base_model=str(half), num_hidden_layers=1, device="cpu")
+    model, _ = build_model(config, ["a", "b"])
+
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
