@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from nlu.classifier import IntentClassifier
     from nlu.config import TrainConfig
-    from nlu.evaluate import evaluate_texts
-    from nlu.train import LabelledTexts, prepare_data, train
+    from nlu.evaluation import evaluate_texts
+    from nlu.training import LabelledTexts, prepare_data, train
 
     train_texts, train_labels = limit_per_intent(
         *read_csv(args.data / "train.csv"), args.limit_per_intent, args.seed

@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from nlu.classifier import IntentClassifier
     from nlu.config import TrainConfig
-    from nlu.evaluate import evaluate_texts
-    from nlu.train import LabelledTexts, prepare_data, train
+    from nlu.evaluation import evaluate_texts
+    from nlu.training import LabelledTexts, prepare_data, train
 
     splits = load_clinc(args.data)
     train_texts, train_labels = limit_per_intent(

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from nlu.artifact import OosStats
     from nlu.classifier import forward, softmax
     from nlu.config import TrainConfig
-    from nlu.train import (
+    from nlu.training import (
         LabelledTexts,
         build_model,
         calibration_inputs,

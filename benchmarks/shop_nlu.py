@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     from nlu.classifier import IntentClassifier
     from nlu.config import TrainConfig
     from nlu.data import read_splits
-    from nlu.evaluate import evaluate_texts
-    from nlu.train import train
+    from nlu.evaluation import evaluate_texts
+    from nlu.training import train
 
     model_dir = args.model
     if model_dir is None:

@@ -16,18 +16,18 @@ if TYPE_CHECKING:
     from nlu.classifier import IntentClassifier, ParseResult
     from nlu.config import TrainConfig
     from nlu.entities import EntityExtractor
-    from nlu.evaluate import EvalResult, evaluate
-    from nlu.train import load_data, train
+    from nlu.evaluation import EvalResult, evaluate
+    from nlu.training import load_data, train
 
 _EXPORTS = {
     "IntentClassifier": "nlu.classifier",
     "ParseResult": "nlu.classifier",
     "TrainConfig": "nlu.config",
     "EntityExtractor": "nlu.entities",
-    "EvalResult": "nlu.evaluate",
-    "evaluate": "nlu.evaluate",
-    "load_data": "nlu.train",
-    "train": "nlu.train",
+    "EvalResult": "nlu.evaluation",
+    "evaluate": "nlu.evaluation",
+    "load_data": "nlu.training",
+    "train": "nlu.training",
 }
 
 __all__ = [

@@ -123,7 +123,7 @@ def _model_dir(arg: Path | None) -> Path:
 
 def run_train(args: argparse.Namespace) -> int:
     """Handle `shopintent train`."""
-    from nlu.train import train
+    from nlu.training import train
 
     overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
     if args.config is not None:
@@ -166,7 +166,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Handle `shopintent evaluate`."""
-    from nlu.evaluate import evaluate, format_summary
+    from nlu.evaluation import evaluate, format_summary
 
     model = _model_dir(args.model)
     out = args.out if args.out is not None else Path("reports") / model.resolve().name

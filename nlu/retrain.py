@@ -340,7 +340,7 @@ def retrain(config: RetrainConfig, *, say: Callable[[str], None] = print) -> Ret
         nlu.data.DataNotFoundError, nlu.data.DataFormatError: The data cannot be read.
     """
     from nlu.classifier import IntentClassifier
-    from nlu.train import train
+    from nlu.training import train
 
     test_examples = _read_examples([config.test_data])
     if not test_examples:

@@ -27,7 +27,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_CACHE = ROOT / ".pytest_cache" / "shopintent-models"
 # Code whose changes must retrain the cached models.
-_ARTIFACT_CODE = ("train.py", "artifact.py", "classifier.py", "entities.py", "config.py")
+_ARTIFACT_CODE = ("training.py", "artifact.py", "classifier.py", "entities.py", "config.py")
 
 TINY_INTENTS: dict[str, list[str]] = {
     "greet": [
@@ -278,7 +278,7 @@ def _tiny_config(data: Path, **overrides: object) -> dict[str, object]:
 def _train_from(settings: dict[str, object]) -> Callable[[Path], None]:
     def build(out: Path) -> None:
         from nlu.config import TrainConfig
-        from nlu.train import train
+        from nlu.training import train
 
         train(TrainConfig(**settings, output_dir=str(out)))  # type: ignore[arg-type]
 
@@ -319,7 +319,7 @@ def shop_model() -> Path:
 
     from nlu.data import read_splits
     from nlu.entities import build_entity_config
-    from nlu.train import LabelledTexts, prepare_data
+    from nlu.training import LabelledTexts, prepare_data
 
     data = read_splits(ROOT / "training_data")["train"]
     rng = random.Random(7)
@@ -346,7 +346,7 @@ def shop_model() -> Path:
 
     def build(out: Path) -> None:
         from nlu.config import TrainConfig
-        from nlu.train import train
+        from nlu.training import train
 
         # One thread: on a machine shared with other test sessions, more threads only contend.
         config = TrainConfig(**settings, num_threads=1, output_dir=str(out))  # type: ignore[arg-type]

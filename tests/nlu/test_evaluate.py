@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlu.evaluate import SUMMARY_KEYS, evaluate, expected_calibration_error, intent_report
+from nlu.evaluation import SUMMARY_KEYS, evaluate, expected_calibration_error, intent_report
 from shopintent.cli import main
 
 PNGS = ("intent_confusion_matrix.png", "intent_histogram.png", "reliability_diagram.png")

@@ -11,7 +11,7 @@ import pytest
 
 from nlu.artifact import ArtifactMeta, OosStats
 from nlu.config import ConfigError, TrainConfig
-from nlu.train import (
+from nlu.training import (
     LabelledTexts,
     TrainDataError,
     fit_temperature,
@@ -235,7 +235,7 @@ def test_half_precision_base_model_is_fine_tuned_in_float32(tmp_path: Path) -> N
     import torch
     from safetensors.torch import load_file, save_file
 
-    from nlu.train import build_model, resolve_base_model
+    from nlu.training import build_model, resolve_base_model
 
     base = Path(resolve_base_model(None))
     half = tmp_path / "fp16-base"

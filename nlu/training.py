@@ -464,7 +464,7 @@ def calibrate(
         inputs: model outputs from `calibration_inputs`.
         method: OOS method to use instead of `config.oos_method`.
     """
-    from nlu.evaluate import expected_calibration_error
+    from nlu.evaluation import expected_calibration_error
 
     method = method or config.oos_method
     index = {name: i for i, name in enumerate(data.labels)}
