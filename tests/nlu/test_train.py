@@ -249,3 +249,14 @@ def test_half_precision_base_model_is_fine_tuned_in_float32(tmp_path: Path) -> N
     model, _ = build_model(config, ["a", "b"])
 
     assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
+def test_public_train_and_evaluate_stay_functions_after_their_modules_load() -> None:
+    import importlib
+
+    importlib.import_module("nlu.training")
+    importlib.import_module("nlu.evaluation")
+    from nlu import evaluate, train
+
+    assert callable(train) and train.__name__ == "train"
+    assert callable(evaluate) and evaluate.__name__ == "evaluate"
