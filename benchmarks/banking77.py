@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 import time
 from pathlib import Path
@@ -21,11 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.nlu_common import (
     add_training_flags,
-    command_line,
     limit_per_intent,
     machine,
     parse_latency,
     pct,
+    run_footer,
+    save_results,
     train_config_kwargs,
     write_section,
 )
@@ -99,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": config.to_dict(),
         "machine": machine(),
     }
-    (out / "results.json").write_text(json.dumps(numbers, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in numbers.items() if k != "config"}, indent=2))
+    save_results(out, numbers)
 
     subset = f" (subset: {args.limit_per_intent} per intent)" if args.limit_per_intent else ""
     md = f"""## BANKING77 (intent accuracy)
@@ -118,13 +117,7 @@ Without OOS examples the threshold rejects {100 * config.target_in_scope_rejecti
 in-scope validation messages, so "with rejection" counts those as errors; the published
 numbers are top-1 accuracy.
 
-Training: {train_seconds:.0f} s for {config.epochs:g} epochs (batch {config.batch_size},
-lr {config.learning_rate:g}, device {config.device}{", bf16" if config.bf16 else ""}).
-`parse` latency of one message on CPU: p50 {p50:.1f} ms, p95 {p95:.1f} ms.
-Machine: {machine()}.
-
-Command: `{command_line("banking77.py", argv)}`
-"""
+{run_footer(config, train_seconds, p50, p95, "banking77.py", argv)}"""
     if not args.no_docs:
         write_section("banking77", md, args.docs)
     return 0

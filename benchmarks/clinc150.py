@@ -20,11 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.nlu_common import (
     add_training_flags,
-    command_line,
     limit_per_intent,
     machine,
     parse_latency,
     pct,
+    run_footer,
+    save_results,
     train_config_kwargs,
     write_section,
 )
@@ -100,8 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": config.to_dict(),
         "machine": machine(),
     }
-    (out / "results.json").write_text(json.dumps(numbers, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in numbers.items() if k != "config"}, indent=2))
+    save_results(out, numbers)
 
     subset = (
         f" (subset: {args.limit_per_intent} per intent, every `oos` query kept)"
@@ -119,13 +119,7 @@ Threshold and temperature chosen on `val` + `oos_val`; numbers are on `test` + `
 | ours: MiniLM-L6 fine-tuned, OOS class + {args.oos_method} threshold | {pct(s["in_scope_accuracy"])} | {pct(s["oos_recall"])} | {pct(s["oos_precision"])} | {pct(s["macro_f1"])} | {pct(s["ece"])} |
 {chr(10).join(f"| {name} | {100 * a:.1f} | {100 * r:.1f} | | | |" for name, a, r in PUBLISHED)}
 
-Training: {train_seconds:.0f} s for {config.epochs:g} epochs (batch {config.batch_size},
-lr {config.learning_rate:g}, device {config.device}{", bf16" if config.bf16 else ""}).
-`parse` latency of one message on CPU: p50 {p50:.1f} ms, p95 {p95:.1f} ms.
-Machine: {machine()}.
-
-Command: `{command_line("clinc150.py", argv)}`
-"""
+{run_footer(config, train_seconds, p50, p95, "clinc150.py", argv)}"""
     if not args.no_docs:
         write_section("clinc150", md, args.docs)
     return 0

@@ -7,6 +7,7 @@ docs/benchmarks.md between `<!-- begin:NAME -->` and `<!-- end:NAME -->`.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -153,6 +154,42 @@ def command_line(script: str, argv: Sequence[str] | None = None) -> str:
             arg = "PATH/" + Path(arg).name
         shown.append(arg)
     return " ".join(["python", f"benchmarks/{script}", *shown])
+
+
+def save_results(out: Path, numbers: dict[str, Any]) -> None:
+    """Write `numbers` to `out/results.json` and print them, config left out."""
+    (out / "results.json").write_text(json.dumps(numbers, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in numbers.items() if k != "config"}, indent=2))
+
+
+def run_footer(
+    config: Any,
+    train_seconds: float,
+    p50: float,
+    p95: float,
+    script: str,
+    argv: Sequence[str] | None = None,
+) -> str:
+    """The markdown under a benchmark's table: training run, latency, machine, command.
+
+    Args:
+        config: The `TrainConfig` of the run.
+        train_seconds: Wall-clock seconds of training.
+        p50: Median `parse` latency in milliseconds.
+        p95: 95th percentile `parse` latency in milliseconds.
+        script: File name of the benchmark script, e.g. `clinc150.py`.
+        argv: The script's arguments (`sys.argv[1:]` when None).
+
+    Returns:
+        The lines, ending with a newline.
+    """
+    return f"""Training: {train_seconds:.0f} s for {config.epochs:g} epochs (batch {config.batch_size},
+lr {config.learning_rate:g}, device {config.device}{", bf16" if config.bf16 else ""}).
+`parse` latency of one message on CPU: p50 {p50:.1f} ms, p95 {p95:.1f} ms.
+Machine: {machine()}.
+
+Command: `{command_line(script, argv)}`
+"""
 
 
 def write_section(name: str, markdown: str, path: Path = DOCS) -> None:
