@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from bot.review.store import FALLBACK_INTENT, OUT_OF_SCOPE, TurnReview, ensure_tables
+from bot.review.store import FALLBACK_INTENTS, OUT_OF_SCOPE, TurnReview, ensure_tables
 from bot.store import Turn
 
 
@@ -98,7 +98,7 @@ def summarise(
             (_day(d), int(n))
             for d, n in conn.execute(
                 select(day, func.count())
-                .where(window, Turn.intent == FALLBACK_INTENT)
+                .where(window, Turn.intent.in_(FALLBACK_INTENTS))
                 .group_by(day)
             ).all()
         )
@@ -145,10 +145,7 @@ def summarise(
     for verdict, predicted, n in reviewed:
         summary.verdicts[verdict] = summary.verdicts.get(verdict, 0) + int(n)
         summary.reviewed += int(n)
-        wrong_accept = verdict == "out_of_scope" and predicted not in (
-            FALLBACK_INTENT,
-            OUT_OF_SCOPE,
-        )
+        wrong_accept = verdict == OUT_OF_SCOPE and predicted not in FALLBACK_INTENTS
         if verdict == "relabeled" or wrong_accept:
             summary.corrected += int(n)
     return summary
@@ -194,7 +191,7 @@ def charts(summary: Summary) -> dict[str, str]:
 
     top = summary.intents[:15][::-1]
     fig, ax = plt.subplots(figsize=(8, max(1.5, 0.3 * len(top) + 0.6)))
-    colors = ["#e45756" if name == FALLBACK_INTENT else "#4c78a8" for name, _ in top]
+    colors = ["#e45756" if name in FALLBACK_INTENTS else "#4c78a8" for name, _ in top]
     ax.barh([name for name, _ in top], [n for _, n in top], color=colors)
     ax.set_xlabel("turns")
     ax.spines[["top", "right"]].set_visible(False)

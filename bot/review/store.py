@@ -25,6 +25,9 @@ from bot.store import Base, Turn
 
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
+# What counts as a fallback turn: the model rejected the message, or it said the message
+# is off-topic (the policy answers both with the "did you mean" fallback).
+FALLBACK_INTENTS = (FALLBACK_INTENT, OUT_OF_SCOPE)
 Verdict = Literal["correct", "relabeled", "out_of_scope", "ignored"]
 VERDICTS: tuple[Verdict, ...] = ("correct", "relabeled", "out_of_scope", "ignored")
 _INTENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,99}$")
@@ -120,7 +123,7 @@ class TurnFilter:
         intent: Only turns predicted as this intent.
         min_confidence: Only turns at or above this confidence.
         max_confidence: Only turns at or below this confidence.
-        fallback_only: Only turns the model rejected (`nlu_fallback`).
+        fallback_only: Only turns the model rejected (`nlu_fallback`) or called off-topic.
         handoff_only: Only turns that ended in a handoff to a person.
         since: Only turns on or after this day (UTC).
         until: Only turns on or before this day (UTC).
@@ -196,7 +199,7 @@ def _conditions(flt: TurnFilter, handoff_action: str) -> list[Any]:
     if flt.max_confidence is not None:
         where.append(Turn.confidence <= flt.max_confidence)
     if flt.fallback_only:
-        where.append(Turn.intent == FALLBACK_INTENT)
+        where.append(Turn.intent.in_(FALLBACK_INTENTS))
     if flt.handoff_only:
         where.append(Turn.action == handoff_action)
     if flt.since is not None:

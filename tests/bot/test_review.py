@@ -499,3 +499,14 @@ def test_reviews_list_and_analytics_work_on_postgresql() -> None:
             conn.execute(delete(Turn).where(Turn.sender_id == sender))
             conn.execute(delete(Conversation).where(Conversation.sender_id == sender))
         db.dispose()
+
+
+def test_analytics_counts_off_topic_turns_as_fallbacks(review_client: TestClient) -> None:
+    review_client.headers["Authorization"] = f"Bearer {WEBHOOK_TOKEN}"
+    say(review_client, "/out_of_scope", sender="bob")
+    engine = review_client.app.state.chat.store.engine  # type: ignore[attr-defined]
+
+    summary = summarise(engine, days=7)
+
+    assert dict(summary.intents)["out_of_scope"] == 1
+    assert summary.fallbacks == 3
