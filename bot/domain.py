@@ -65,6 +65,8 @@ class FallbackConfig:
     handoff_action: str
     never_suggest: frozenset[str]
     treat_as_fallback: frozenset[str]
+    # Said instead of `response` when the model called the message off-topic.
+    off_topic_response: str | None = None
 
 
 @dataclass
@@ -279,6 +281,11 @@ def load_domain(domain_path: Path, policy_path: Path) -> Domain:
         handoff_action=need_action(fb.get("handoff_action"), "fallback"),
         never_suggest=frozenset(fb.get("never_suggest") or []),
         treat_as_fallback=frozenset(fb.get("treat_as_fallback") or []),
+        off_topic_response=(
+            need_response(fb["off_topic_response"], "fallback.off_topic_response")
+            if fb.get("off_topic_response")
+            else None
+        ),
     )
     action_failed = need_response(policy.get("action_failed_response"), "action_failed_response")
     restart = need_response(policy.get("restart_response"), "restart_response")

@@ -288,7 +288,10 @@ class DialoguePolicy:
         buttons.append(
             Button(title=self.domain.title("contact_human_agent"), payload="/contact_human_agent")
         )
-        self._utter(tracker, self.domain.fallback.response, out, buttons=buttons)
+        fallback = self.domain.fallback
+        off_topic = parse["intent"]["name"] in fallback.treat_as_fallback
+        response = fallback.off_topic_response if off_topic else None
+        self._utter(tracker, response or fallback.response, out, buttons=buttons)
 
     # -- saying and doing ----------------------------------------------------
 

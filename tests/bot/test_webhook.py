@@ -37,6 +37,15 @@ def test_demo_conversation_over_the_webhook_answers_each_step(client: TestClient
     assert "ticket T-" in texts(say(client, "talk to a human"))
 
 
+def test_off_topic_message_says_what_the_bot_is_for_and_still_suggests(client: TestClient) -> None:
+    unsure = say(client, "what's the weather on mars", sender="unsure")
+    off_topic = say(client, "/out_of_scope", sender="off-topic")
+
+    assert "outside what I can help with" not in texts(unsure)
+    assert "outside what I can help with" in texts(off_topic)
+    assert off_topic[0]["buttons"][-1]["payload"] == "/contact_human_agent"
+
+
 def test_webhook_replies_have_rasa_rest_shape_with_empty_keys_left_out(client: TestClient) -> None:
     messages = say(client, "hi", sender="shape")
     assert messages and all(m["recipient_id"] == "shape" for m in messages)
