@@ -285,6 +285,25 @@ def _train_from(settings: dict[str, object]) -> Callable[[Path], None]:
     return build
 
 
+# Settings of a quick warm-start retrain of `tiny_model`.
+QUICK_RETRAIN = {
+    "epochs": 3,
+    "learning_rate": 2e-4,
+    "batch_size": 16,
+    "max_length": 32,
+    "validation_fraction": 0.2,
+    "seed": 13,
+    "device": "cpu",
+}
+
+
+def write_quick_config(folder: Path) -> Path:
+    """Write `QUICK_RETRAIN` to `folder/retrain.json` (for `retrain --config`) and return it."""
+    path = folder / "retrain.json"
+    path.write_text(json.dumps(QUICK_RETRAIN), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tiny_data: Path) -> Path:
     """A 2-layer MiniLM fine-tuned on `tiny_data` (with OOS examples); cached on disk."""

@@ -29,6 +29,7 @@ from nlu.artifact import ArtifactMeta
 from nlu.data import read_nlu
 from shopintent.cli import main
 from tests.bot.conftest import DOMAIN, POLICY, free_port, wait_for
+from tests.conftest import write_quick_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -49,15 +50,6 @@ SCRIPT = {
     "my delivery has gone walkabout": "track_order",
     "any chance of a few quid back?": "get_refund",
     "ta-ra for now": "goodbye",
-}
-QUICK_RETRAIN = {
-    "epochs": 3,
-    "learning_rate": 2e-4,
-    "batch_size": 16,
-    "max_length": 32,
-    "validation_fraction": 0.2,
-    "seed": 13,
-    "device": "cpu",
 }
 
 
@@ -231,8 +223,7 @@ def test_reviewer_relabels_a_misclassified_turn_and_the_retrained_model_answers_
     assert [(e.text, e.intent) for e in read_nlu(annotated).examples] == [(target["text"], truth)]
 
     # 4. Retrain with the gate while shoppers keep chatting; the bot hot-reloads.
-    config = tmp_path / "retrain.json"
-    config.write_text(json.dumps(QUICK_RETRAIN), encoding="utf-8")
+    config = write_quick_config(tmp_path)
     capsys.readouterr()
     with Traffic(live_bot) as traffic:
         code = main(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +22,7 @@ from nlu.retrain import (
     score_predictions,
 )
 from shopintent.cli import main
+from tests.conftest import write_quick_config
 
 
 def report(version: str, test_f1: float, annotated_acc: float | None, n: int = 10) -> ModelReport:
@@ -154,23 +154,6 @@ def test_comparison_table_without_a_serving_model_shows_dashes() -> None:
 
 
 # -- real retraining on the tiny model (slow) ------------------------------------------
-
-# Settings of a quick warm-start retrain of `tiny_model` (see tests/conftest.py).
-QUICK_RETRAIN = {
-    "epochs": 3,
-    "learning_rate": 2e-4,
-    "batch_size": 16,
-    "max_length": 32,
-    "validation_fraction": 0.2,
-    "seed": 13,
-    "device": "cpu",
-}
-
-
-def write_quick_config(folder: Path) -> Path:
-    path = folder / "retrain.json"
-    path.write_text(json.dumps(QUICK_RETRAIN), encoding="utf-8")
-    return path
 
 
 def write_rotated_labels(tiny_data: Path, out: Path) -> Path:
