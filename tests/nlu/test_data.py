@@ -20,19 +20,12 @@ from nlu.data import (
     read_nlu,
     read_splits,
 )
+from tests.nlu.conftest import line_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = FIXTURES / "project"
 TABLES = FIXTURES / "tables"
 INVALID = FIXTURES / "invalid"
-
-
-def line_of(path: Path, snippet: str) -> int:
-    """1-based number of the first line of ``path`` containing ``snippet``."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if snippet in line:
-            return number
-    raise AssertionError(f"{snippet!r} not in {path}")
 
 
 def by_text(examples: list[Example]) -> dict[str, Example]:

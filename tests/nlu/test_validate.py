@@ -12,20 +12,13 @@ import pytest
 from nlu.data import DataNotFoundError
 from nlu.validate import ValidationReport, normalise, print_report, validate_path
 from shopintent.cli import main
+from tests.nlu.conftest import line_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLEAN = FIXTURES / "validate" / "clean"
 LEAK = FIXTURES / "validate" / "leak"
 WARNINGS_ONLY = FIXTURES / "validate" / "warnings_only.yml"
 INVALID = FIXTURES / "invalid"
-
-
-def line_of(path: Path, snippet: str) -> int:
-    """1-based number of the first line of ``path`` containing ``snippet``."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if snippet in line:
-            return number
-    raise AssertionError(f"{snippet!r} not in {path}")
 
 
 def issues_at(report: ValidationReport, path: Path, line: int) -> list[str]:
