@@ -18,6 +18,8 @@ import fcntl
 import hashlib
 import json
 import shutil
+import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -198,6 +200,23 @@ def rasa_yaml(intents: dict[str, list[str]], side_tables: str = "") -> str:
         lines += [f"- intent: {intent}", "  examples: |"]
         lines += [f"    - {ex}" for ex in examples]
     return "\n".join(lines) + "\n" + side_tables
+
+
+def free_port() -> int:
+    """Return a TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a server process, killing it when it has not exited after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _code_hash() -> str:

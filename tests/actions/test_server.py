@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ import httpx
 import pytest
 
 from tests.actions.conftest import first_order
+from tests.conftest import free_port, stop
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start(command: list[str], url: str, *, auto_seed: bool) -> tuple[subprocess.Popen[bytes], str]:
@@ -60,15 +54,6 @@ def wait_healthy(proc: subprocess.Popen[bytes], base: str, timeout: float = 60.0
         except httpx.HTTPError:
             time.sleep(0.2)
     raise TimeoutError(f"{base} did not become healthy in {timeout}s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture(scope="module")

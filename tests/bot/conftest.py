@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,17 +18,11 @@ from fastapi.testclient import TestClient
 from bot.app import create_app
 from bot.settings import BotSettings
 from bot.types import ParseResult
+from tests.conftest import free_port, stop
 
 REPO = Path(__file__).resolve().parents[2]
 DOMAIN = REPO / "training_data" / "domain.yml"
 POLICY = REPO / "training_data" / "policy.yml"
-
-
-def free_port() -> int:
-    """Return a TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(
@@ -64,12 +57,7 @@ def running(cmd: list[str], health_url: str, env: dict[str, str] | None = None) 
         wait_for(health_url, proc=proc)
         yield
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(scope="session")

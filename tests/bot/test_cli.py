@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.bot.conftest import REPO, free_port
+from tests.bot.conftest import REPO
+from tests.conftest import free_port
 
 
 def shopintent(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -28,8 +28,8 @@ from bot.settings import BotSettings
 from nlu.artifact import ArtifactMeta
 from nlu.data import read_nlu
 from shopintent.cli import main
-from tests.bot.conftest import DOMAIN, POLICY, free_port, wait_for
-from tests.conftest import write_quick_config
+from tests.bot.conftest import DOMAIN, POLICY, wait_for
+from tests.conftest import free_port, write_quick_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
