@@ -337,6 +337,15 @@ VERDICT_RANK = {
 }
 
 
+def _require_source(path: Path, what: str) -> None:
+    """Raise `TrainingDataError` naming `what` when the source copy at `path` is missing."""
+    if not path.is_file():
+        raise TrainingDataError(
+            f"expected {what} at {path}, but it was not found; "
+            "restore training_data/sources/ from git"
+        )
+
+
 def load_bitext(sources: Path, report: BuildReport) -> list[Example]:
     """Read both Bitext CSVs, de-duplicate on the text, and keep checked entity spans.
 
@@ -355,11 +364,7 @@ def load_bitext(sources: Path, report: BuildReport) -> list[Example]:
     best: dict[str, tuple[int, str, Example]] = {}
     for name in ("bitext_v1.csv", "bitext_v2.csv"):
         path = folder / name
-        if not path.is_file():
-            raise TrainingDataError(
-                f"expected the Bitext copy at {path}, but it was not found; "
-                "restore training_data/sources/ from git"
-            )
+        _require_source(path, "the Bitext copy")
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
                 report.bitext["rows read"] += 1
@@ -558,11 +563,7 @@ def load_catalog(sources: Path) -> list[Product]:
         TrainingDataError: The catalog copy is missing or has an unknown category.
     """
     path = sources / "dummyjson-catalog" / "products.json"
-    if not path.is_file():
-        raise TrainingDataError(
-            f"expected the DummyJSON catalog at {path}, but it was not found; "
-            "restore training_data/sources/ from git"
-        )
+    _require_source(path, "the DummyJSON catalog")
     raw = json.loads(path.read_text(encoding="utf-8"))
     items = raw["products"] if isinstance(raw, dict) else raw
     products: list[Product] = []
@@ -598,11 +599,7 @@ def load_catalog(sources: Path) -> list[Product]:
 def load_wands(sources: Path) -> list[str]:
     """Read every query text from the WANDS `query.csv` (tab-separated)."""
     path = sources / "wands-queries" / "query.csv"
-    if not path.is_file():
-        raise TrainingDataError(
-            f"expected the WANDS queries at {path}, but it was not found; "
-            "restore training_data/sources/ from git"
-        )
+    _require_source(path, "the WANDS queries")
     with path.open(encoding="utf-8", newline="") as handle:
         return [clean_text(row["query"]) for row in csv.DictReader(handle, delimiter="\t")]
 
@@ -1292,11 +1289,7 @@ def load_out_of_scope(sources: Path, report: BuildReport) -> list[Example]:
     CLINC intents, each group picked by stable hash; shop-sounding texts are dropped.
     """
     path = sources / "clinc150" / "data_full.json"
-    if not path.is_file():
-        raise TrainingDataError(
-            f"expected CLINC150 at {path}, but it was not found; "
-            "restore training_data/sources/ from git"
-        )
+    _require_source(path, "CLINC150")
     data = json.loads(path.read_text(encoding="utf-8"))
     oos: list[str] = []
     by_intent: dict[str, list[str]] = defaultdict(list)
