@@ -20,6 +20,24 @@ from actions import store
 from actions.config import get_settings
 
 ANCHOR = datetime(2026, 6, 1, 12, 0, 0)
+
+# Every custom action the domain names, each implemented in `actions/`.
+DOMAIN_ACTIONS = [
+    "action_order_status",
+    "action_cancel_order",
+    "action_change_shipping_address",
+    "action_invoice",
+    "action_refund_status",
+    "action_return_policy",
+    "action_delivery_options",
+    "action_payment_methods",
+    "action_product_info",
+    "action_product_search",
+    "action_recommend_products",
+    "action_compare_products",
+    "action_handoff",
+]
+
 PG_BASE_URL = os.environ.get(
     "SHOPINTENT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
