@@ -15,34 +15,24 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from nlu.errors import NluError
+from nlu.calibration import DecisionRule, OosStats
+from nlu.config import POOLINGS
+from nlu.errors import ArtifactError, NotAModelError
 
 ARTIFACT_FILE = "shopintent.json"
 STATS_FILE = "oos_stats.npz"
 FORMAT_VERSION = 1
-KNN_K = 10
 
-
-class NotAModelError(NluError):
-    """A directory does not hold a shopintent model artifact."""
-
-
-class ArtifactError(NluError):
-    """A shopintent model artifact is damaged or from an incompatible version."""
-
-
-@dataclass
-class DecisionRule:
-    """How raw logits become an intent, a confidence and a rejection."""
-
-    temperature: float
-    oos_method: str  # "softmax" (calibrated max probability) or "mahalanobis"
-    threshold: float  # reject when the method's in-scope score is below this
-    oos_label: str | None  # label of the explicit OOS class, None when the data had none
-    threshold_source: str  # "validation-oos" (tuned on OOS examples) or "in-scope-quantile"
-    stats_file: str | None = None  # embedding statistics for distance-based methods
+# Re-exported: the artifact stores these (defined with the rest of the OOS maths).
+__all__ = [
+    "ARTIFACT_FILE",
+    "STATS_FILE",
+    "ArtifactError",
+    "ArtifactMeta",
+    "DecisionRule",
+    "NotAModelError",
+    "OosStats",
+]
 
 
 @dataclass
@@ -61,6 +51,10 @@ class ArtifactMeta:
     project_version: str = field(default_factory=lambda: project_version())
     format_version: int = FORMAT_VERSION
     train_seconds: float | None = None
+    # "mean": the head reads the unit-length mean of the last layer (the sentence
+    # embedding the base encoder was trained for); "cls": the model's own head.
+    pooling: str = "cls"
+    train_steps: int | None = None
 
     @property
     def model_version(self) -> str:
@@ -106,78 +100,17 @@ class ArtifactMeta:
                     f"({FORMAT_VERSION}); upgrade shopintent or retrain the model"
                 )
             raw["decision"] = DecisionRule(**raw["decision"])
-            return cls(**raw)
+            meta = cls(**raw)
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ArtifactError(
                 f"{path} is damaged ({type(exc).__name__}: {exc}); retrain with `shopintent train`"
             ) from None
-
-
-@dataclass
-class OosStats:
-    """Embedding-space statistics for distance-based rejection (in-scope classes only)."""
-
-    means: np.ndarray  # (classes, dim) class centroids of mean-pooled features
-    precision: np.ndarray  # (dim, dim) inverse of the shared within-class covariance
-    bank: np.ndarray | None = None  # (n, dim) unit-length training features, for knn
-
-    def save(self, path: str | Path) -> None:
-        """Write the statistics as a NumPy `.npz` file."""
-        arrays = {"means": self.means.astype(np.float32), "precision": self.precision}
-        if self.bank is not None:
-            arrays["bank"] = self.bank.astype(np.float16)
-        np.savez(path, **arrays)  # type: ignore[arg-type]
-
-    @classmethod
-    def load(cls, path: str | Path) -> OosStats:
-        """Read statistics written by `save`."""
-        with np.load(path) as data:
-            bank = data["bank"].astype(np.float32) if "bank" in data else None
-            return cls(means=data["means"], precision=data["precision"], bank=bank)
-
-    def with_bank(self, features: np.ndarray) -> OosStats:
-        """Return these statistics plus unit-length copies of `features` for knn."""
-        norms = np.linalg.norm(features, axis=1, keepdims=True)
-        return OosStats(self.means, self.precision, features / np.maximum(norms, 1e-12))
-
-    def knn_similarity(self, features: np.ndarray, k: int = KNN_K) -> np.ndarray:
-        """Return each row's mean cosine similarity to its `k` nearest bank features."""
-        if self.bank is None:
+        if meta.pooling not in POOLINGS:
             raise ArtifactError(
-                "the knn method needs the training features in oos_stats.npz, found none; "
-                "retrain with `shopintent train --oos-method knn`"
+                f"{path}: unknown pooling {meta.pooling!r}, expected one of {POOLINGS}; "
+                "retrain with `shopintent train`"
             )
-        x = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
-        sims = x @ self.bank.T
-        k = min(k, sims.shape[1])
-        return np.asarray(np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1))
-
-    @classmethod
-    def fit(cls, features: np.ndarray, labels: np.ndarray, shrinkage: float = 0.01) -> OosStats:
-        """Estimate class means and a shared, slightly shrunk covariance.
-
-        Args:
-            features: (n, dim) feature vectors of in-scope training examples.
-            labels: (n,) integer labels.
-            shrinkage: share of the average variance added to the diagonal, so a
-                covariance estimated from few examples per class stays invertible.
-        """
-        classes = np.unique(labels)
-        means = np.stack([features[labels == c].mean(axis=0) for c in classes])
-        centred = features - means[np.searchsorted(classes, labels)]
-        cov = centred.T @ centred / max(len(features) - len(classes), 1)
-        cov += shrinkage * np.trace(cov) / cov.shape[0] * np.eye(cov.shape[0])
-        return cls(means=means, precision=np.linalg.inv(cov).astype(np.float32))
-
-    def distances(self, features: np.ndarray) -> np.ndarray:
-        """Return each row's Mahalanobis distance to the nearest class centroid."""
-        x = features.astype(np.float64)
-        means = self.means.astype(np.float64)
-        xp = x @ self.precision
-        mp = means @ self.precision
-        # (x-m)P(x-m) expanded, so no (n, classes, dim) tensor is ever built.
-        d2 = (xp * x).sum(1)[:, None] - 2 * xp @ means.T + (mp * means).sum(1)[None, :]
-        return np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+        return meta
 
 
 def project_version() -> str:

@@ -9,16 +9,16 @@ confidence `1 - top confidence` and the model's real ranking kept.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
-from nlu.artifact import ArtifactError, ArtifactMeta, OosStats
+from nlu.artifact import ArtifactMeta
+from nlu.calibration import Decisions, OosStats, RawOutputs, decide
 from nlu.config import FALLBACK_INTENT, get_settings
 from nlu.entities import EntityExtractor
-from nlu.errors import NluError
+from nlu.errors import ArtifactError, NluError
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -46,24 +46,6 @@ class ParseResult(TypedDict):
     entities: list[dict[str, Any]]
 
 
-@dataclass
-class RawOutputs:
-    """Model outputs for a batch of messages, before the decision rule."""
-
-    logits: np.ndarray  # (n, labels)
-    features: np.ndarray | None  # (n, hidden) mean-pooled last layer, when requested
-
-
-@dataclass
-class Decisions:
-    """The decision rule applied to a batch of messages."""
-
-    probs: np.ndarray  # (n, labels) temperature-scaled probabilities
-    top: np.ndarray  # (n,) index of the most likely label
-    scores: np.ndarray  # (n,) in-scope score of the OOS method (higher = more in scope)
-    rejected: np.ndarray  # (n,) bool: the score is below the threshold
-
-
 def default_threads() -> int:
     """Torch CPU threads for inference when not configured: 1.
 
@@ -84,6 +66,7 @@ def forward(
     batch_size: int = 64,
     features: bool = False,
     progress: bool = False,
+    pooling: str = "cls",
 ) -> RawOutputs:
     """Run the model over `texts` in length-sorted batches without padding to max length.
 
@@ -95,12 +78,16 @@ def forward(
         batch_size: messages per forward pass.
         features: also return mean-pooled last-layer features (for distance methods).
         progress: show a tqdm progress bar.
+        pooling: "mean" (the head reads the unit-length mean of the last layer) or
+            "cls" (the model's own head), as the artifact records.
 
     Returns:
         Logits (and features) in the order of `texts`.
     """
     import torch
     from tqdm.auto import tqdm
+
+    from nlu.pooling import mean_pool, mean_pooled_logits
 
     n = len(texts)
     config: Any = model.config
@@ -121,11 +108,15 @@ def forward(
                 max_length=max_length,
                 return_tensors="pt",
             ).to(device)
-            out = model(**enc, output_hidden_states=features)
-            logits[idx] = out.logits.float().cpu().numpy()
+            if pooling == "mean":
+                batch_logits, pooled = mean_pooled_logits(model, enc)
+            else:
+                out = model(**enc, output_hidden_states=features)
+                batch_logits = out.logits
+                if features:
+                    pooled = mean_pool(out.hidden_states[-1], enc["attention_mask"])
+            logits[idx] = batch_logits.float().cpu().numpy()
             if features:
-                mask = enc["attention_mask"].unsqueeze(-1).to(out.hidden_states[-1].dtype)
-                pooled = (out.hidden_states[-1] * mask).sum(1) / mask.sum(1).clamp(min=1)
                 if feats is None:
                     feats = np.zeros((n, pooled.shape[-1]), dtype=np.float32)
                 feats[idx] = pooled.float().cpu().numpy()
@@ -138,56 +129,6 @@ def model_labels(model: PreTrainedModel) -> list[str]:
     """Return a classification model's labels in label-id order."""
     config: Any = model.config
     return [str(config.id2label[i]) for i in range(int(config.num_labels))]
-
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Return row-wise softmax of `logits / temperature`."""
-    z = logits / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return np.asarray(e / e.sum(axis=1, keepdims=True))
-
-
-def in_scope_scores(
-    method: str, probs: np.ndarray, features: np.ndarray | None, stats: OosStats | None
-) -> np.ndarray:
-    """Return each message's in-scope score under `method` (higher = more in scope).
-
-    `softmax`: the calibrated top probability. `mahalanobis`: minus the Mahalanobis
-    distance of the mean-pooled features to the nearest in-scope class centroid.
-    `knn`: the mean cosine similarity to the 10 nearest in-scope training examples.
-    """
-    if method == "softmax":
-        return np.asarray(probs.max(axis=1))
-    if method in ("mahalanobis", "knn"):
-        if features is None or stats is None:
-            raise ArtifactError(
-                f"the {method} method needs features and embedding statistics; the "
-                "model's oos_stats file is missing, retrain with `shopintent train`"
-            )
-        if method == "knn":
-            return stats.knn_similarity(features)
-        return -stats.distances(features)
-    raise ArtifactError(
-        f"unknown OOS method {method!r}: expected softmax, mahalanobis or knn; "
-        "retrain with `shopintent train`"
-    )
-
-
-def decide(
-    outputs: RawOutputs,
-    *,
-    temperature: float,
-    method: str,
-    threshold: float,
-    stats: OosStats | None = None,
-) -> Decisions:
-    """Apply temperature scaling and the rejection rule to raw outputs."""
-    probs = softmax(outputs.logits, temperature)
-    scores = in_scope_scores(method, probs, outputs.features, stats)
-    return Decisions(
-        probs=probs, top=probs.argmax(axis=1), scores=scores, rejected=scores < threshold
-    )
 
 
 class IntentClassifier:
@@ -316,14 +257,9 @@ class IntentClassifier:
             batch_size=self._batch_size,
             features=rule.oos_method != "softmax",
             progress=progress,
+            pooling=self.meta.pooling,
         )
-        decisions = decide(
-            outputs,
-            temperature=rule.temperature,
-            method=rule.oos_method,
-            threshold=rule.threshold,
-            stats=self._stats,
-        )
+        decisions = decide(outputs, rule, self._stats)
         if rule.oos_label in self._labels:
             # A message the model puts in the OOS class is answered as that intent
             # (the dialogue has a response for it), not as an unsure fallback.

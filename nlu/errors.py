@@ -3,3 +3,15 @@
 
 class NluError(Exception):
     """Base class of every error the `nlu` package raises on bad input or state."""
+
+
+class TrainDataError(NluError):
+    """The training data cannot train a classifier (too few intents or examples)."""
+
+
+class NotAModelError(NluError):
+    """A directory does not hold a shopintent model artifact."""
+
+
+class ArtifactError(NluError):
+    """A shopintent model artifact is damaged or from an incompatible version."""

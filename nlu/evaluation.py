@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
+from nlu.calibration import expected_calibration_error
 from nlu.config import FALLBACK_INTENT
 from nlu.errors import NluError
 
@@ -62,30 +63,6 @@ class EvalResult:
     report: dict[str, Any]
     errors: list[IntentError]
     out_dir: Path | None
-
-
-def expected_calibration_error(
-    confidence: np.ndarray, correct: np.ndarray, bins: int = 15
-) -> float:
-    """Return the ECE: the bin-weighted gap between confidence and accuracy.
-
-    Args:
-        confidence: (n,) confidence of each prediction.
-        correct: (n,) whether each prediction was right.
-        bins: equal-width confidence bins over [0, 1].
-    """
-    confidence = np.asarray(confidence, dtype=np.float64)
-    correct = np.asarray(correct, dtype=np.float64)
-    if len(confidence) == 0:
-        return 0.0
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            ece += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
-    return float(ece)
 
 
 def intent_report(

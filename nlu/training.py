@@ -9,6 +9,7 @@ carved (stratified, seeded) from the training data, never on a test set.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import shutil
@@ -22,18 +23,25 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nlu.artifact import STATS_FILE, ArtifactMeta, DecisionRule, OosStats, data_hash
-from nlu.classifier import RawOutputs, decide, forward, in_scope_scores, softmax
+from nlu.artifact import ARTIFACT_FILE, STATS_FILE, ArtifactMeta, data_hash
+from nlu.calibration import (
+    Calibration,
+    CalibrationInputs,
+    DecisionRule,
+    OosStats,
+    RawOutputs,
+    decide,
+)
+from nlu.calibration import calibrate as calibrate_rule
+from nlu.classifier import forward
 from nlu.config import TrainConfig
 from nlu.entities import build_entity_config
-from nlu.errors import NluError
+from nlu.errors import NluError, TrainDataError
+
+__all__ = ["TrainDataError", "load_data", "prepare_data", "train"]
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer
-
-
-class TrainDataError(NluError):
-    """The training data cannot train a classifier (too few intents or examples)."""
 
 
 class BaseModelError(NluError):
@@ -230,7 +238,75 @@ def build_model(
         # The 30k x 384 word-embedding matrix is half of MiniLM's weights; updating it
         # dominates a CPU step and barely helps on a few thousand short messages.
         model.get_input_embeddings().weight.requires_grad_(False)
+    from nlu.pooling import supports_mean_pooling
+
+    if config.pooling == "mean" and not supports_mean_pooling(model):
+        raise BaseModelError(
+            f"pooling 'mean' needs a model whose classification head is one linear layer "
+            f"on the hidden size (BERT, MiniLM), found {type(model).__name__}; pass "
+            "--pooling cls to train the model's own head"
+        )
     return model, tokenizer
+
+
+# The head starts as scaled class centroids of the base encoder's sentence embeddings
+# (cosine logits x 20), so fine-tuning begins from a nearest-centroid classifier instead
+# of a random head whose first gradients would scramble the pretrained features; it
+# learns 20x faster than the encoder for the same reason.
+HEAD_INIT_SCALE = 20.0
+HEAD_LR_SCALE = 20.0
+# With no epoch count given: 3 passes over large data, at least `min_steps` optimizer
+# steps over small data, never more than 50 passes.
+AUTO_EPOCHS = 3.0
+MAX_AUTO_EPOCHS = 50.0
+
+
+def plan_steps(config: TrainConfig, n_train: int, world_size: int = 1) -> int:
+    """Return the number of optimizer steps of a run over `n_train` examples."""
+    per_epoch = max(1, math.ceil(n_train / (config.batch_size * world_size)))
+    if config.max_steps > 0:
+        return config.max_steps
+    if config.epochs is not None:
+        return max(1, math.ceil(config.epochs * per_epoch))
+    steps = max(config.min_steps, math.ceil(AUTO_EPOCHS * per_epoch))
+    return max(1, min(steps, math.ceil(MAX_AUTO_EPOCHS * per_epoch)))
+
+
+def _warm_start_with_mean_head(config: TrainConfig) -> bool:
+    """Whether the base model is a shopintent model whose head already reads mean pooling."""
+    if not config.base_model or not (Path(config.base_model) / ARTIFACT_FILE).is_file():
+        return False
+    try:
+        return ArtifactMeta.load(config.base_model).pooling == "mean"
+    except NluError:
+        return False
+
+
+def init_head_from_centroids(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    data: TrainingData,
+    max_length: int,
+) -> None:
+    """Set the linear head to the scaled unit centroids of each intent's embeddings."""
+    import torch
+
+    index = {name: i for i, name in enumerate(data.labels)}
+    y = np.array([index[x] for x in data.train.labels])
+    feats = forward(
+        model, tokenizer, data.train.texts, max_length=max_length, features=True, pooling="mean"
+    ).features
+    assert feats is not None  # forward(features=True)
+    unit = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
+    weight = np.zeros((len(data.labels), unit.shape[1]), dtype=np.float32)
+    for c in range(len(data.labels)):
+        if (y == c).any():
+            centroid = unit[y == c].mean(axis=0)
+            weight[c] = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
+    head: Any = model.classifier
+    with torch.no_grad():
+        head.weight.copy_(torch.from_numpy(weight * HEAD_INIT_SCALE))
+        head.bias.zero_()
 
 
 def fit_model(
@@ -240,9 +316,17 @@ def fit_model(
     data: TrainingData,
     workdir: str | Path,
 ) -> Trainer:
-    """Fine-tune `model` on `data.train` with the Hugging Face `Trainer`."""
+    """Fine-tune `model` on `data.train` with the Hugging Face `Trainer`.
+
+    With `pooling="mean"` the head is first set to the intents' embedding centroids
+    and the Trainer optimises a thin wrapper whose forward pass reads the mean-pooled
+    sentence embedding; `model` itself is what gets saved.
+    """
     import datasets
+    import torch
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    from nlu.pooling import MeanPoolingClassifier
 
     index = {name: i for i, name in enumerate(data.labels)}
     train_ds = datasets.Dataset.from_dict(
@@ -254,13 +338,32 @@ def fit_model(
         remove_columns=["text"],
         desc="tokenizing",
     )
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    steps = plan_steps(config, len(train_ds), world_size)
+    trained: torch.nn.Module = model
+    optimizer = None
+    if config.pooling == "mean":
+        if not _warm_start_with_mean_head(config):
+            init_head_from_centroids(model, tokenizer, data, config.max_length)
+        trained = MeanPoolingClassifier(model)
+        classifier: Any = model.classifier
+        head = list(classifier.parameters())
+        head_ids = {id(p) for p in head}
+        encoder = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": encoder, "lr": config.learning_rate},
+                {"params": head, "lr": config.learning_rate * HEAD_LR_SCALE},
+            ],
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
+        )
     args = TrainingArguments(
         output_dir=str(workdir),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
+        max_steps=steps,
         per_device_train_batch_size=config.batch_size,
         learning_rate=config.learning_rate,
-        warmup_steps=config.warmup_ratio,
+        warmup_steps=int(config.warmup_ratio * steps),
         weight_decay=config.weight_decay,
         lr_scheduler_type="linear",
         seed=config.seed,
@@ -268,7 +371,7 @@ def fit_model(
         save_strategy="no",
         eval_strategy="no",
         report_to="none",
-        logging_steps=max(1, min(50, len(train_ds) // config.batch_size)),
+        logging_steps=max(1, min(50, steps // 10)),
         use_cpu=config.device == "cpu",
         bf16=config.bf16,
         optim="adamw_torch",
@@ -276,131 +379,15 @@ def fit_model(
         ddp_find_unused_parameters=False,
     )
     trainer = Trainer(
-        model=model,
+        model=trained,
         args=args,
         train_dataset=train_ds,
         data_collator=DataCollatorWithPadding(tokenizer),
         processing_class=tokenizer,
+        optimizers=(optimizer, None),
     )
     trainer.train()
     return trainer
-
-
-def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Return the temperature minimising the validation negative log-likelihood."""
-    import torch
-
-    if len(labels) == 0:
-        return 1.0
-    x = torch.tensor(logits, dtype=torch.float64)
-    y = torch.tensor(labels, dtype=torch.long)
-    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(x / log_t.exp(), y)
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    temperature = float(log_t.exp().item())
-    return min(max(temperature, 0.05), 20.0)
-
-
-@dataclass
-class ThresholdChoice:
-    """A rejection threshold and the validation numbers it gives."""
-
-    threshold: float
-    source: str  # "validation-oos" or "in-scope-quantile"
-    in_scope_accuracy: float
-    in_scope_rejection: float
-    oos_recall: float | None
-
-
-def tune_threshold(
-    scores: np.ndarray,
-    y: np.ndarray,
-    top: np.ndarray,
-    oos_index: int | None,
-    target_rejection: float,
-    max_rejection: float = 0.05,
-) -> ThresholdChoice:
-    """Choose the in-scope score below which a message is rejected.
-
-    With out-of-scope examples in the validation data the threshold maximises the
-    mean of in-scope accuracy (a rejected in-scope message counts as wrong) and
-    OOS recall (a message predicted as the OOS class counts as caught), rejecting
-    at most `max_rejection` of the in-scope messages. Without them it rejects
-    `target_rejection` of in-scope validation messages.
-
-    Args:
-        scores: (n,) in-scope scores, higher = more in scope.
-        y: (n,) true label ids.
-        top: (n,) predicted label ids.
-        oos_index: label id of the OOS class, None when the data has none.
-        target_rejection: share of in-scope messages to reject without OOS examples.
-        max_rejection: largest share of in-scope messages a tuned threshold may reject.
-    """
-    is_oos = y == oos_index if oos_index is not None else np.zeros(len(y), dtype=bool)
-    ins = ~is_oos
-    correct = (top == y) & ins
-    if not ins.any():
-        raise TrainDataError(
-            f"the validation part holds {len(y)} examples and no in-scope ones; expected "
-            "in-scope examples to tune the rejection threshold on"
-        )
-    if is_oos.sum() >= 2:
-        values = np.unique(scores)
-        if len(values) > 2000:
-            values = np.unique(np.quantile(scores, np.linspace(0, 1, 2001)))
-        # Midpoints between neighbouring scores: the threshold sits in the gap, not on a message.
-        candidates = np.concatenate(
-            [[values[0] - 1e-6], (values[:-1] + values[1:]) / 2, [values[-1] + 1e-6]]
-        )
-        rejected = scores[None, :] < candidates[:, None]
-        caught_class = top == oos_index
-        in_acc = (correct[None, :] & ~rejected)[:, ins].mean(axis=1)
-        oos_rec = (rejected | caught_class[None, :])[:, is_oos].mean(axis=1)
-        objective = (in_acc + oos_rec) / 2
-        # A handful of OOS examples must not buy their recall with a large in-scope loss.
-        objective[rejected[:, ins].mean(axis=1) > max_rejection] = -np.inf
-        # Among equally good thresholds take the lowest: it rejects the fewest in-scope messages.
-        best = int(np.flatnonzero(objective >= objective.max() - 1e-12)[0])
-        threshold, source = float(candidates[best]), "validation-oos"
-    else:
-        threshold = float(np.quantile(scores[ins], target_rejection))
-        source = "in-scope-quantile"
-    rejected_now = scores < threshold
-    oos_recall = None
-    if is_oos.any():
-        oos_recall = float((rejected_now | (top == oos_index))[is_oos].mean())
-    return ThresholdChoice(
-        threshold=threshold,
-        source=source,
-        in_scope_accuracy=float((correct & ~rejected_now)[ins].mean()),
-        in_scope_rejection=float(rejected_now[ins].mean()),
-        oos_recall=oos_recall,
-    )
-
-
-@dataclass
-class Calibration:
-    """The decision rule chosen on validation data, plus what it needs."""
-
-    rule: DecisionRule
-    stats: OosStats | None
-    metrics: dict[str, float]
-
-
-@dataclass
-class CalibrationInputs:
-    """Model outputs calibration works from; computed once, reusable across methods."""
-
-    validation: RawOutputs  # with features
-    train_features: np.ndarray  # (m, dim) features of a per-intent sample of training data
-    train_labels: np.ndarray  # (m,) their label ids
 
 
 # Per-intent cap on the training examples whose features estimate the class means and
@@ -416,6 +403,7 @@ def calibration_inputs(
     *,
     seed: int = 0,
     per_intent: int = STATS_PER_INTENT,
+    pooling: str = "cls",
 ) -> CalibrationInputs:
     """Run the model over the validation part and a per-intent sample of training data."""
     index = {name: i for i, name in enumerate(data.labels)}
@@ -437,9 +425,16 @@ def calibration_inputs(
         max_length=max_length,
         features=True,
         progress=True,
+        pooling=pooling,
     )
     val_out = forward(
-        model, tokenizer, data.validation.texts, max_length=max_length, features=True, progress=True
+        model,
+        tokenizer,
+        data.validation.texts,
+        max_length=max_length,
+        features=True,
+        progress=True,
+        pooling=pooling,
     )
     assert train_out.features is not None  # forward(features=True)
     return CalibrationInputs(
@@ -456,61 +451,26 @@ def calibrate(
     *,
     method: str | None = None,
 ) -> Calibration:
-    """Fit the temperature and the rejection threshold on the validation part.
+    """Fit the temperature and the rejection rule on the validation part.
 
     Args:
-        config: training settings (OOS label, method, target rejection).
+        config: training settings (OOS label, method, rejection targets, confidence floor).
         data: the training data with its validation part.
         inputs: model outputs from `calibration_inputs`.
         method: OOS method to use instead of `config.oos_method`.
     """
-    from nlu.evaluation import expected_calibration_error
-
-    method = method or config.oos_method
     index = {name: i for i, name in enumerate(data.labels)}
-    oos_index = index.get(config.oos_label)
-    val_out = inputs.validation
-    y_val = np.array([index[x] for x in data.validation.labels], dtype=np.int64)
-    temperature = fit_temperature(val_out.logits, y_val)
-    stats = None
-    if method in ("mahalanobis", "knn"):
-        y_train = inputs.train_labels
-        keep = y_train != oos_index if oos_index is not None else np.ones(len(y_train), bool)
-        stats = OosStats.fit(inputs.train_features[keep], y_train[keep])
-        if method == "knn":
-            stats = stats.with_bank(inputs.train_features[keep])
-    probs = softmax(val_out.logits, temperature)
-    scores = in_scope_scores(method, probs, val_out.features, stats)
-    top = probs.argmax(axis=1)
-    choice = tune_threshold(
-        scores,
-        y_val,
-        top,
-        oos_index,
-        config.target_in_scope_rejection,
-        config.max_in_scope_rejection,
+    return calibrate_rule(
+        inputs,
+        np.array([index[x] for x in data.validation.labels], dtype=np.int64),
+        method=method or config.oos_method,
+        oos_index=index.get(config.oos_label),
+        oos_label=config.oos_label,
+        stats_file=STATS_FILE,
+        target_rejection=config.target_in_scope_rejection,
+        max_rejection=config.max_in_scope_rejection,
+        min_confidence=config.min_confidence,
     )
-    rule = DecisionRule(
-        temperature=temperature,
-        oos_method=method,
-        threshold=choice.threshold,
-        oos_label=config.oos_label if oos_index is not None else None,
-        threshold_source=choice.source,
-        stats_file=STATS_FILE if stats is not None else None,
-    )
-    metrics: dict[str, float] = {
-        "n": float(len(y_val)),
-        "accuracy_before_rejection": float((top == y_val).mean()) if len(y_val) else 0.0,
-        "in_scope_accuracy": choice.in_scope_accuracy,
-        "in_scope_rejection": choice.in_scope_rejection,
-        "ece": expected_calibration_error(probs.max(axis=1), top == y_val),
-        "ece_uncalibrated": expected_calibration_error(
-            softmax(val_out.logits).max(axis=1), top == y_val
-        ),
-    }
-    if choice.oos_recall is not None:
-        metrics["oos_recall"] = choice.oos_recall
-    return Calibration(rule=rule, stats=stats, metrics=metrics)
 
 
 def save_artifact(
@@ -521,6 +481,7 @@ def save_artifact(
     data: TrainingData,
     calibration: Calibration,
     train_seconds: float,
+    train_steps: int | None = None,
 ) -> Path:
     """Write the model, tokenizer, statistics and `shopintent.json` to `output_dir`.
 
@@ -545,6 +506,8 @@ def save_artifact(
             validation=calibration.metrics,
             train_config=config.to_dict(),
             train_seconds=round(train_seconds, 1),
+            pooling=config.pooling,
+            train_steps=train_steps,
         )
         meta.save(staging)
         if output_dir.exists():
@@ -600,10 +563,21 @@ def train(config: TrainConfig, data: TrainingData | None = None) -> Path:
     if not trainer.is_world_process_zero():
         return Path(config.output_dir)
     # The Trainer fine-tunes `model` in place (`trainer.model` is the same object).
-    inputs = calibration_inputs(model, tokenizer, data, config.max_length, seed=config.seed)
+    inputs = calibration_inputs(
+        model, tokenizer, data, config.max_length, seed=config.seed, pooling=config.pooling
+    )
     calibration = calibrate(config, data, inputs)
     elapsed = time.perf_counter() - started
-    return save_artifact(config.output_dir, model, tokenizer, config, data, calibration, elapsed)
+    return save_artifact(
+        config.output_dir,
+        model,
+        tokenizer,
+        config,
+        data,
+        calibration,
+        elapsed,
+        train_steps=trainer.state.max_steps,
+    )
 
 
 def evaluate_decisions(
@@ -612,11 +586,5 @@ def evaluate_decisions(
     stats: OosStats | None,
 ) -> np.ndarray:
     """Return predicted label ids with -1 for rejected messages (benchmarks use this)."""
-    d = decide(
-        outputs,
-        temperature=rule.temperature,
-        method=rule.oos_method,
-        threshold=rule.threshold,
-        stats=stats,
-    )
+    d = decide(outputs, rule, stats)
     return np.where(d.rejected, -1, d.top)

@@ -29,7 +29,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_CACHE = ROOT / ".pytest_cache" / "shopintent-models"
 # Code whose changes must retrain the cached models.
-_ARTIFACT_CODE = ("training.py", "artifact.py", "classifier.py", "entities.py", "config.py")
+_ARTIFACT_CODE = (
+    "training.py",
+    "artifact.py",
+    "calibration.py",
+    "pooling.py",
+    "classifier.py",
+    "entities.py",
+    "config.py",
+)
 
 TINY_INTENTS: dict[str, list[str]] = {
     "greet": [

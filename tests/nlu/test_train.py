@@ -9,15 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nlu.artifact import ArtifactMeta, OosStats
+from nlu.artifact import ArtifactMeta
+from nlu.calibration import OosStats, fit_temperature, tune_threshold
 from nlu.config import ConfigError, TrainConfig
 from nlu.training import (
     LabelledTexts,
     TrainDataError,
-    fit_temperature,
     prepare_data,
     stratified_split,
-    tune_threshold,
 )
 from shopintent.cli import main
 
