@@ -122,15 +122,23 @@ def scores(y_true: list[str], y_pred: list[str]) -> dict[str, float | None]:
     from nlu.config import FALLBACK_INTENT
 
     rejected = [p in (OOS, FALLBACK_INTENT) for p in y_pred]
-    right = [(t == OOS and r) or (t != OOS and p == t) for t, p, r in zip(y_true, y_pred, rejected)]
+    right = [
+        (t == OOS and r) or (t != OOS and p == t)
+        for t, p, r in zip(y_true, y_pred, rejected, strict=True)
+    ]
     is_oos = [t == OOS for t in y_true]
     n_oos, n_rej = sum(is_oos), sum(rejected)
     n_in = len(y_true) - n_oos
     return {
         "accuracy": sum(right) / len(y_true),
-        "in_scope_accuracy": sum(r for r, o in zip(right, is_oos) if not o) / max(n_in, 1),
-        "oos_recall": sum(r for r, o in zip(rejected, is_oos) if o) / n_oos if n_oos else None,
-        "oos_precision": sum(o for r, o in zip(rejected, is_oos) if r) / n_rej if n_rej else None,
+        "in_scope_accuracy": sum(r for r, o in zip(right, is_oos, strict=True) if not o)
+        / max(n_in, 1),
+        "oos_recall": sum(r for r, o in zip(rejected, is_oos, strict=True) if o) / n_oos
+        if n_oos
+        else None,
+        "oos_precision": sum(o for r, o in zip(rejected, is_oos, strict=True) if r) / n_rej
+        if n_rej
+        else None,
     }
 
 
