@@ -183,7 +183,8 @@ def run_footer(
     Returns:
         The lines, ending with a newline.
     """
-    return f"""Training: {train_seconds:.0f} s for {config.epochs:g} epochs (batch {config.batch_size},
+    schedule = "auto" if config.epochs is None else f"{config.epochs:g}"
+    return f"""Training: {train_seconds:.0f} s for {schedule} epochs (batch {config.batch_size},
 lr {config.learning_rate:g}, device {config.device}{", bf16" if config.bf16 else ""}).
 `parse` latency of one message on CPU: p50 {p50:.1f} ms, p95 {p95:.1f} ms.
 Machine: {machine()}.

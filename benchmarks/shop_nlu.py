@@ -69,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     md = f"""## Shop intent model (shipped data)
 
 `{len(meta.labels)}` intents, trained on `training_data/` with the defaults
-({cfg["epochs"]:g} epochs, lr {cfg["learning_rate"]:g}, batch {cfg["batch_size"]},
-{meta.decision.oos_method} rejection, threshold from {meta.decision.threshold_source});
+({meta.train_steps or "?"} steps, {meta.pooling}-pooled head, lr {cfg["learning_rate"]:g},
+batch {cfg["batch_size"]}, {meta.decision.oos_method} rejection, threshold from
+{meta.decision.threshold_source}, confidence floor {meta.decision.min_confidence:g});
 evaluated on the held-out `training_data/test/` split ({s["n"]} messages).
 
 | in-scope accuracy | OOS recall | OOS precision | accuracy (all) | macro F1 | weighted F1 | ECE |
