@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     add_training_flags(parser, epochs=8.0, learning_rate=1e-4, batch_size=32, max_length=48)
     args = parser.parse_args(argv)
 
-    from nlu.artifact import OosStats
-    from nlu.classifier import forward, softmax
+    from nlu.calibration import OosStats, fit_temperature, softmax, tune_threshold
+    from nlu.classifier import forward
     from nlu.config import TrainConfig
     from nlu.training import (
         LabelledTexts,
@@ -68,10 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         calibration_inputs,
         configure_threads,
         fit_model,
-        fit_temperature,
         prepare_data,
         set_seed_everywhere,
-        tune_threshold,
     )
 
     splits = load_clinc(args.data)
@@ -103,9 +101,16 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as workdir:
             fit_model(config, model, tokenizer, data, workdir)
         timings[training] = time.perf_counter() - started
-        inputs = calibration_inputs(model, tokenizer, data, config.max_length, per_intent=10**6)
-        val_all = forward(model, tokenizer, va_x, max_length=config.max_length, features=True)
-        test_all = forward(model, tokenizer, te_x, max_length=config.max_length, features=True)
+        pooling = config.pooling
+        inputs = calibration_inputs(
+            model, tokenizer, data, config.max_length, per_intent=10**6, pooling=pooling
+        )
+        val_all = forward(
+            model, tokenizer, va_x, max_length=config.max_length, features=True, pooling=pooling
+        )
+        test_all = forward(
+            model, tokenizer, te_x, max_length=config.max_length, features=True, pooling=pooling
+        )
 
         index = {name: i for i, name in enumerate(data.labels)}
         oos_index = index.get(OOS, len(data.labels))  # a label id the model never predicts
