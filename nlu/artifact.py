@@ -55,6 +55,8 @@ class ArtifactMeta:
     # embedding the base encoder was trained for); "cls": the model's own head.
     pooling: str = "cls"
     train_steps: int | None = None
+    # Trained again on train + validation after the rule was chosen (small data).
+    refit: bool = False
 
     @property
     def model_version(self) -> str:

@@ -397,3 +397,22 @@ def calibrate(
     if choice.oos_recall is not None:
         metrics["oos_recall"] = choice.oos_recall
     return Calibration(rule=rule, stats=stats, metrics=metrics)
+
+
+def refit_statistics(
+    calibration: Calibration, inputs: CalibrationInputs, oos_index: int | None
+) -> Calibration:
+    """Keep the rule; re-estimate the embedding statistics from a retrained model's features.
+
+    Used when the model is trained again on train + validation: the temperature,
+    threshold and floor chosen on the held-out validation part stay, while the class
+    means and the kNN bank must come from the model that will serve.
+    """
+    if calibration.stats is None:
+        return calibration
+    y = inputs.train_labels
+    keep = y != oos_index if oos_index is not None else np.ones(len(y), bool)
+    stats = OosStats.fit(inputs.train_features[keep], y[keep])
+    if calibration.stats.bank is not None:
+        stats = stats.with_bank(inputs.train_features[keep])
+    return Calibration(rule=calibration.rule, stats=stats, metrics=calibration.metrics)

@@ -102,6 +102,13 @@ class TrainConfig:
         default=DEFAULT_MIN_CONFIDENCE,
         metadata={"help": "reject a message whose calibrated confidence is below this"},
     )
+    refit: bool | None = field(
+        default=None,
+        metadata={
+            "help": "after calibration, train again on training + validation data "
+            "(default: when the median intent has fewer than 50 examples)"
+        },
+    )
     num_hidden_layers: int | None = field(
         default=None, metadata={"help": "keep only the first N encoder layers (faster, smaller)"}
     )

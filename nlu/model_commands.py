@@ -54,7 +54,7 @@ def _register_train(sub: Any) -> None:
         }
         if kind.startswith("list["):
             kwargs.update(nargs="+", metavar="PATH")
-        elif kind == "bool":
+        elif kind.startswith("bool"):
             kwargs["action"] = argparse.BooleanOptionalAction
         elif kind.startswith("int"):
             kwargs["type"] = int

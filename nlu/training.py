@@ -31,6 +31,7 @@ from nlu.calibration import (
     OosStats,
     RawOutputs,
     decide,
+    refit_statistics,
 )
 from nlu.calibration import calibrate as calibrate_rule
 from nlu.classifier import forward
@@ -74,6 +75,19 @@ class TrainingData:
     labels: list[str]  # label ids are positions in this list
     data_hash: str
     entities: dict[str, Any] = field(default_factory=dict)
+
+    def with_validation_in_training(self) -> TrainingData:
+        """The same data with the validation part added to the training part."""
+        return TrainingData(
+            train=LabelledTexts(
+                self.train.texts + self.validation.texts,
+                self.train.labels + self.validation.labels,
+            ),
+            validation=self.validation,
+            labels=self.labels,
+            data_hash=self.data_hash,
+            entities=self.entities,
+        )
 
 
 def load_data(config: TrainConfig) -> TrainingData:
@@ -482,6 +496,7 @@ def save_artifact(
     calibration: Calibration,
     train_seconds: float,
     train_steps: int | None = None,
+    refit: bool = False,
 ) -> Path:
     """Write the model, tokenizer, statistics and `shopintent.json` to `output_dir`.
 
@@ -508,6 +523,7 @@ def save_artifact(
             train_seconds=round(train_seconds, 1),
             pooling=config.pooling,
             train_steps=train_steps,
+            refit=refit,
         )
         meta.save(staging)
         if output_dir.exists():
@@ -560,13 +576,29 @@ def train(config: TrainConfig, data: TrainingData | None = None) -> Path:
     model, tokenizer = build_model(config, data.labels)
     with tempfile.TemporaryDirectory(prefix="shopintent-train-") as workdir:
         trainer = fit_model(config, model, tokenizer, data, workdir)
-    if not trainer.is_world_process_zero():
+    calibration = None
+    if trainer.is_world_process_zero():
+        # The Trainer fine-tunes `model` in place (`trainer.model` is the same object).
+        inputs = calibration_inputs(
+            model, tokenizer, data, config.max_length, seed=config.seed, pooling=config.pooling
+        )
+        calibration = calibrate(config, data, inputs)
+    refit = should_refit(config, data)
+    if refit:
+        # Small data: the validation part has chosen the rule; now learn from it too.
+        whole = data.with_validation_in_training()
+        set_seed_everywhere(config.seed)
+        model, tokenizer = build_model(config, data.labels)
+        with tempfile.TemporaryDirectory(prefix="shopintent-refit-") as workdir:
+            trainer = fit_model(config, model, tokenizer, whole, workdir)
+        if calibration is not None:
+            inputs = calibration_inputs(
+                model, tokenizer, whole, config.max_length, seed=config.seed, pooling=config.pooling
+            )
+            index = {name: i for i, name in enumerate(data.labels)}
+            calibration = refit_statistics(calibration, inputs, index.get(config.oos_label))
+    if calibration is None:
         return Path(config.output_dir)
-    # The Trainer fine-tunes `model` in place (`trainer.model` is the same object).
-    inputs = calibration_inputs(
-        model, tokenizer, data, config.max_length, seed=config.seed, pooling=config.pooling
-    )
-    calibration = calibrate(config, data, inputs)
     elapsed = time.perf_counter() - started
     return save_artifact(
         config.output_dir,
@@ -577,7 +609,24 @@ def train(config: TrainConfig, data: TrainingData | None = None) -> Path:
         calibration,
         elapsed,
         train_steps=trainer.state.max_steps,
+        refit=refit,
     )
+
+
+# Below this median number of examples per intent, holding out a validation part costs
+# a noticeable share of the data (10-shot: one example in ten), so the model is trained
+# again on everything once the rule is chosen.
+REFIT_BELOW_MEDIAN = 50
+
+
+def should_refit(config: TrainConfig, data: TrainingData) -> bool:
+    """Whether to train again on train + validation after calibration."""
+    if config.refit is not None:
+        return config.refit
+    if len(data.validation) == 0:
+        return False
+    counts = sorted(Counter(data.train.labels).values())
+    return counts[len(counts) // 2] < REFIT_BELOW_MEDIAN
 
 
 def evaluate_decisions(

@@ -297,6 +297,8 @@ def _tiny_config(data: Path, **overrides: object) -> dict[str, object]:
         "validation_fraction": 0.2,
         "seed": 13,
         "device": "cpu",
+        # One training run per fixture keeps the suite fast; refitting is tested on its own.
+        "refit": False,
     }
     settings.update(overrides)
     return settings
@@ -314,6 +316,7 @@ def _train_from(settings: dict[str, object]) -> Callable[[Path], None]:
 
 # Settings of a quick warm-start retrain of `tiny_model`.
 QUICK_RETRAIN = {
+    "refit": False,
     "epochs": 3,
     "learning_rate": 2e-4,
     "batch_size": 16,

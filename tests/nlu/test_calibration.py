@@ -166,3 +166,28 @@ def test_trained_model_records_mean_pooling_the_floor_and_its_steps(tiny_model: 
     assert meta.pooling == "mean"
     assert meta.decision.min_confidence == 0.5
     assert meta.train_steps is not None and meta.train_steps > 0
+
+
+@pytest.mark.slow
+def test_small_data_is_refit_on_everything_keeping_the_rule_chosen_on_validation(
+    tiny_data_no_oos: Path, tmp_path: Path
+) -> None:
+    from nlu.training import train
+
+    config = TrainConfig(
+        data=[str(tiny_data_no_oos)],
+        output_dir=str(tmp_path / "m"),
+        num_hidden_layers=1,
+        max_steps=4,
+        batch_size=8,
+        max_length=32,
+        validation_fraction=0.2,
+        num_threads=1,
+        device="cpu",
+    )
+
+    meta = ArtifactMeta.load(train(config))
+
+    assert meta.refit is True
+    assert meta.decision.threshold_source == "in-scope-quantile"
+    assert meta.decision.stats_file is not None
