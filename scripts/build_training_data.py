@@ -1211,7 +1211,8 @@ def generate_smalltalk(rng_seed: str) -> list[Example]:
 SUPPORT_HEADER = """\
 # Conversational support phrasings written for this project (MIT): short, id-less
 # and chatty forms of the Bitext intents ("where is my order?", "can I return it?")
-# that shoppers type in a widget before the bot asks for an order number.
+# that shoppers type in a widget before the bot asks for an order number, and
+# payment questions that name a provider.
 """
 
 # `{id}` becomes an annotated order number (a seeded 6-digit number).
@@ -1258,6 +1259,37 @@ SUPPORT_PHRASINGS: dict[str, str] = {
         connect me to a human|real person please|is there a human I can talk to?|
         I need to speak with a person|agent please|transfer me to an agent|
         put me through to someone|can a person help me?|talk to human|speak to a human""",
+    # Bitext asks for "the payment methods" in general; shoppers name the one they want.
+    "check_payment_methods": """do you take PayPal?|is PayPal accepted?|PayPal ok at checkout?|
+        can I check out with PayPal|does your shop support paypal|paypal accepted here?|
+        do you accept Apple Pay?|can I pay with Apple Pay on my iphone?|
+        is apple pay an option at checkout|apple pay?|does the checkout take Google Pay?|
+        can i use google pay|gpay accepted?|can I pay with Klarna?|do you offer Klarna|
+        klarna available?|can I split the payment into instalments?|do you do pay in 3?|
+        can i pay in installments|is there a buy now pay later option?|
+        can I spread the cost over a few months|do you work with Afterpay?|
+        can I use afterpay for my order|afterpay or clearpay?|can I pay by bank transfer?|
+        do you accept wire transfers|is a direct bank transfer possible|can I pay by SEPA transfer?|
+        do you do cash on delivery?|can I pay cash when it arrives|is COD available|
+        pay on delivery possible?|do you accept crypto?|can I pay in bitcoin|
+        do you take ethereum or other cryptocurrencies|can I pay with a gift card?|
+        can I use my gift card at checkout|how do I redeem a gift card when I pay|
+        can I combine a gift card and my credit card|do you take Amex?|
+        is American Express accepted|can I pay with Visa|do you accept Mastercard|
+        can I use a debit card|do you take prepaid cards|can I pay with Venmo?|
+        is Cash App an option|can I pay with Shop Pay|do you accept Alipay|
+        which cards do you take|what are my options to pay|ways to pay?|
+        can I pay later|can I pay over the phone?|can I pay with store credit|
+        what forms of payment do you take|is paying with paypal credit possible""",
+    # Payment trouble that names a provider, so a provider name alone does not mean
+    # `check_payment_methods`.
+    "payment_issue": """my PayPal payment keeps failing|apple pay isn't working at checkout|
+        google pay gives me an error when I try to pay|klarna declined me at checkout|
+        my card was charged twice|the payment went through but the order says unpaid|
+        i was charged but didn't get an order confirmation|the checkout won't accept my visa|
+        my gift card code isn't working at checkout|afterpay won't let me complete the purchase|
+        the bank transfer I made hasn't been registered|payment failed but the money left my account|
+        why was my credit card declined?|paypal keeps sending me back to the cart""",
 }
 
 

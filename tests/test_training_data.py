@@ -209,6 +209,17 @@ def test_domain_lists_exactly_the_data_intents_with_a_response_each(
     assert all(f"utter_{i}" in responses for i in intents)  # type: ignore[operator]
 
 
+PAYMENT_PROVIDERS = (
+    "paypal", "apple pay", "google pay", "klarna", "afterpay", "bank transfer",
+    "cash on delivery", "bitcoin", "crypto", "instalments", "gift card", "amex", "venmo",
+)  # fmt: skip
+
+
+def test_payment_method_questions_name_the_providers_shoppers_ask_about(train: Examples) -> None:
+    texts = " | ".join(plain(t).lower() for t in train["check_payment_methods"])
+    assert [p for p in PAYMENT_PROVIDERS if p not in texts] == []
+
+
 @pytest.mark.parametrize(
     ("text", "value", "start", "end", "expected", "verdict"),
     [
