@@ -1211,8 +1211,8 @@ def generate_smalltalk(rng_seed: str) -> list[Example]:
 SUPPORT_HEADER = """\
 # Conversational support phrasings written for this project (MIT): short, id-less
 # and chatty forms of the Bitext intents ("where is my order?", "can I return it?")
-# that shoppers type in a widget before the bot asks for an order number, and
-# payment questions that name a provider.
+# that shoppers type in a widget before the bot asks for an order number, payment
+# questions that name a provider, and reports of damaged, broken or wrong items.
 """
 
 # `{id}` becomes an annotated order number (a seeded 6-digit number).
@@ -1242,10 +1242,12 @@ SUPPORT_PHRASINGS: dict[str, str] = {
         is there a return window?|how long is the return period|returns policy?|
         can I return an item after 30 days?|do you take returns on opened items?|
         can things be returned|are returns free?|what are the rules for returns""",
+    # A refund asked for without saying anything went wrong with the item. A damaged,
+    # broken, faulty or wrong item is a `complaint`, refund wanted or not: the shopper
+    # gets an apology and a ticket, not a refund-status lookup.
     "get_refund": """I want a refund|can I get a refund?|refund please|i want my money back|
         give me my money back|how do I get a refund|I'd like a refund for my order|
-        please refund me|I need a refund for a broken item|refund my order|
-        the item was damaged, I want a refund|can you refund order {id}?|refund for {id} please""",
+        please refund me|refund my order|can you refund order {id}?|refund for {id} please""",
     "track_refund": """where is my refund?|has my refund gone through?|when will I get my refund|
         refund status please|I haven't received my refund|still waiting on my refund|
         any update on my refund?|did you process my refund?|my refund hasn't arrived|
@@ -1290,6 +1292,41 @@ SUPPORT_PHRASINGS: dict[str, str] = {
         my gift card code isn't working at checkout|afterpay won't let me complete the purchase|
         the bank transfer I made hasn't been registered|payment failed but the money left my account|
         why was my credit card declined?|paypal keeps sending me back to the cart""",
+    # Something wrong with the item itself: damaged, broken, faulty, wrong, incomplete;
+    # with or without a refund demand (see get_refund above).
+    "complaint": """the lamp I ordered came broken|my order arrived damaged|
+        the box was crushed and the vase inside is shattered|the TV screen is cracked out of the box|
+        my new headphones stopped working after two days|the blender is defective, it won't turn on|
+        you sent me the wrong item|I got the wrong size|
+        received the wrong colour, I ordered black not blue|this isn't what I ordered|
+        someone else's stuff was in my package|the sofa has a big tear in the fabric|
+        the chair came with a leg snapped off, I'd like a refund|
+        the perfume bottle leaked all over the box|the plates were smashed when I opened the parcel|
+        one of the glasses in the set was broken|the item is faulty and I want a replacement|
+        the phone you sent doesn't charge, it's defective|the laptop has dead pixels|
+        the jacket has a hole in it|the shoes in the box are two different sizes|
+        the product is not as described|the watch stopped after a week, I want a full refund|
+        the table came scratched and dented, refund please|
+        everything in the box was wet and ruined|the replacement you sent is broken too|
+        the bed frame is missing screws and one panel is split|damaged item received|
+        broken on arrival|item arrived defective, please refund me|
+        the package was opened and the product inside is damaged|
+        i'm really disappointed, the dress arrived torn|the fridge has a dent in the door|
+        the speaker crackles and cuts out, it's faulty|the food was past its date when it came|
+        half the eggs were cracked|my order came with a part missing|
+        one item was missing from the box|I want to complain about a broken product|
+        how do I report a damaged item|what do I do if my item arrived broken?|
+        I need to report a faulty product|I want compensation for the damaged goods|
+        can I get my money back for a defective item?|the desk arrived in pieces, can you refund me|
+        refund me, the thing doesn't even work|I need a refund for a broken item|
+        the item was damaged, I want a refund|you sent a used item, it's scratched all over|
+        the glass top came shattered and I'm so annoyed|the sunglasses are bent and a lens is cracked|
+        the zipper broke the first time I used it|my mascara came with the seal broken|
+        the wrong model was delivered|I ordered an iPhone case and got a Samsung one|
+        the item looks nothing like the picture|it's broken, what now?|
+        the product got damaged in shipping, what are my options|
+        every time I order from you something arrives broken|order {id} arrived damaged|
+        the items in order #{id} are broken|you sent the wrong thing in order {id}""",
 }
 
 

@@ -209,10 +209,27 @@ def test_domain_lists_exactly_the_data_intents_with_a_response_each(
     assert all(f"utter_{i}" in responses for i in intents)  # type: ignore[operator]
 
 
+DAMAGED_ITEM = re.compile(
+    r"\b(damaged|broken|defective|faulty|cracked|shattered|smashed|dented)\b", re.IGNORECASE
+)
 PAYMENT_PROVIDERS = (
     "paypal", "apple pay", "google pay", "klarna", "afterpay", "bank transfer",
     "cash on delivery", "bitcoin", "crypto", "instalments", "gift card", "amex", "venmo",
 )  # fmt: skip
+
+
+def test_damaged_broken_or_faulty_items_are_complaints_refund_wanted_or_not(
+    train: Examples, held_out: Examples
+) -> None:
+    found = {
+        (intent, plain(t))
+        for ex in (train, held_out)
+        for intent, texts in ex.items()
+        for t in texts
+        if DAMAGED_ITEM.search(plain(t))
+    }
+    assert len(found) >= 30
+    assert {text for intent, text in found if intent != "complaint"} == set()
 
 
 def test_payment_method_questions_name_the_providers_shoppers_ask_about(train: Examples) -> None:

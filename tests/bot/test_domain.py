@@ -20,6 +20,19 @@ def test_shipped_domain_and_policy_cover_every_intent() -> None:
     assert domain.rules["contact_human_agent"].action == "action_handoff"
 
 
+@pytest.mark.parametrize("intent", ["complaint"])
+def test_complaints_get_an_apology_then_a_ticket(intent: str) -> None:
+    domain = load_domain(DOMAIN, POLICY)
+    rule = domain.rules[intent]
+    assert rule.form is None, "the apology comes first, without asking for an order number"
+    assert rule.action == domain.fallback.handoff_action == "action_handoff"
+    assert rule.response is not None
+    for variant in domain.responses[rule.response]:
+        text = str(variant["text"]).lower()
+        assert "sorry" in text, text
+        assert "replace" in text and "refund" in text, text
+
+
 def _write_policy(tmp_path: Path, change: dict[str, object]) -> Path:
     policy = yaml.safe_load(POLICY.read_text())
     policy.update(change)
