@@ -1212,8 +1212,13 @@ SUPPORT_HEADER = """\
 # Conversational support phrasings written for this project (MIT): short, id-less
 # and chatty forms of the Bitext intents ("where is my order?", "can I return it?")
 # that shoppers type in a widget before the bot asks for an order number, payment
-# questions that name a provider, and reports of damaged, broken or wrong items.
+# questions that name a provider, reports of damaged, broken or wrong items, and the
+# project's own intent for parcels marked delivered but not received, lost or stolen.
 """
+
+# Shop support intents with no Bitext counterpart: all their examples are support
+# phrasings (so they need at least MIN_TRAIN_EXAMPLES / (1 - TEST_FRACTION) of them).
+SUPPORT_ONLY_INTENTS = ("report_missing_package",)
 
 # `{id}` becomes an annotated order number (a seeded 6-digit number).
 SUPPORT_PHRASINGS: dict[str, str] = {
@@ -1227,7 +1232,9 @@ SUPPORT_PHRASINGS: dict[str, str] = {
         where is my stuff|any update on my order?|is my order shipped|i need my tracking number|
         what's my tracking number|did you send my order|wheres my order|where is my order??|
         where is order {id}?|where's my order {id}|status of order {id}|track {id}|
-        order {id} hasn't arrived|has order #{id} shipped?|any news on order {id}?""",
+        order {id} hasn't arrived|has order #{id} shipped?|any news on order {id}?|
+        tracking says out for delivery, when will it get here?|
+        it says in transit, what day will it come?|the tracking page says label created, has it left?""",
     "cancel_order": """cancel my order|I want to cancel my order|can I cancel my order?|
         please cancel my order|i need to cancel an order|how do I cancel my order?|
         cancel the order I just placed|I changed my mind, cancel it|can you cancel my purchase|
@@ -1327,6 +1334,57 @@ SUPPORT_PHRASINGS: dict[str, str] = {
         the product got damaged in shipping, what are my options|
         every time I order from you something arrives broken|order {id} arrived damaged|
         the items in order #{id} are broken|you sent the wrong thing in order {id}""",
+    # Parcels marked delivered but not there, lost by the carrier, stolen or left at the
+    # wrong address: not a status question (the status is the problem), but a case for a
+    # person, who checks with the carrier and replaces or refunds.
+    "report_missing_package": """tracking shows delivered but nothing arrived|
+        the tracking says it was delivered yesterday but it's not here|
+        it's marked as delivered but I don't have it|order marked delivered, no package anywhere|
+        the courier says they dropped it off but there's nothing at my door|
+        delivery confirmation came through but the box never showed up|
+        the app says my parcel was left at the front door, it isn't there|
+        I got a delivered notification but no parcel|status says delivered, so where is it?|
+        I think my package was stolen|someone stole my parcel off the porch|
+        my package got stolen from outside my flat|my doorbell camera shows someone taking my delivery|
+        porch pirates took my order|my parcel was nicked from the doorstep|
+        the courier lost my package|my parcel got lost in the post|DHL says my package is lost|
+        UPS told me they lost it|I think my order got lost in transit|
+        tracking hasn't updated in two weeks, I think it's lost|
+        the package has been stuck for 3 weeks, is it lost?|my order was delivered to the wrong address|
+        the driver left it at the wrong house|it was given to my neighbour but they don't have it|
+        the delivery photo shows a door that isn't mine|proof of delivery photo is not my house|
+        the mailroom in my building doesn't have my parcel even though it shows delivered|
+        it says it was put in my mailbox but the mailbox is empty|signed for by someone I don't know|
+        the tracking says signed for but nobody here signed|lost package|missing parcel|
+        stolen package|package missing|report a missing parcel|how do I report a stolen package|
+        what do I do if my package was stolen|what happens if the courier loses my parcel|
+        my delivery went missing|my order vanished and tracking says delivered|
+        the box was never left here despite the delivered status|
+        I was home all day and nobody came, yet it says delivered|
+        the driver marked it delivered without even knocking and there's no box|my parcel has disappeared|
+        i cant find my package anywhere and the site says it arrived|
+        it shows as delivered at 2pm but there is no package|order {id} shows delivered but it isn't here|
+        order {id} was lost by the courier|my package for order #{id} was stolen|
+        tracking for {id} says delivered, nothing arrived|can you resend my order, it got lost|
+        the parcel never made it to me, the carrier lost it|
+        they say it was left in a safe place, i've looked everywhere|
+        the package was left outside and now it's gone|the delivery guy must have handed it to the wrong person|
+        my parcel went to a different city|the order got delivered to my old address|
+        somebody signed for my parcel and it wasn't me|fedex says delivered, but not to me|
+        the carrier claims delivery but i have nothing|delivery marked complete, still no box|
+        my package is missing, can you help|help, my parcel is lost|
+        the delivery was stolen from my building lobby|my parcel was taken from the communal hallway|
+        tracking shows it was delivered to another zip code|
+        the website says my order was delivered last week and it still isn't here|
+        can I get a replacement for a lost package|will you refund me if the parcel was stolen|
+        do I get my money back if the courier lost it|I need to file a claim for a lost shipment|
+        my shipment is lost|where is my parcel, tracking says it was delivered but i cant find it|
+        my neighbour says the courier never came, but it shows delivered|
+        the parcel locker was empty when I opened it|it says left with reception but reception has nothing|
+        the item never turned up even though tracking says it did|
+        my package was delivered to the wrong apartment|hey my box never turned up and the status is delivered|
+        got an email saying my order was delivered, it wasn't|the postman says he delivered it but i dont have it|
+        I think the driver kept my parcel""",
 }
 
 
@@ -1551,6 +1609,8 @@ FILES = {
     "nlu/out_of_scope.yml": (CLINC_HEADER, ["out_of_scope"]),
 }
 SUPPORT_FILE = "nlu/support.yml"
+# Every intent in the order the test file and the docs list them.
+ALL_INTENTS = (*(i for _, intents in FILES.values() for i in intents), *SUPPORT_ONLY_INTENTS)
 TEST_HEADER = (
     BITEXT_HEADER + "#\n" + CLINC_HEADER + "#\n" + PRODUCTS_HEADER + "#\n" + SUPPORT_HEADER
 )
@@ -1636,7 +1696,6 @@ def build(sources: Path, out: Path, domain_path: Path) -> BuildReport:
     train, test = split_and_cap(examples)
     check(train, test, read_domain_intents(domain_path))
     products = load_catalog(sources)
-    all_intents = [i for _, intents in FILES.values() for i in intents]
     (out / "nlu").mkdir(parents=True, exist_ok=True)
     (out / "test").mkdir(parents=True, exist_ok=True)
     written = [e for e in train if e.source != "support"]
@@ -1647,7 +1706,7 @@ def build(sources: Path, out: Path, domain_path: Path) -> BuildReport:
         _nlu_yaml(SUPPORT_HEADER, support, list(SUPPORT_PHRASINGS)), encoding="utf-8"
     )
     (out / "nlu" / "lookups.yml").write_text(_lookups_yaml(*build_lookups(products)), "utf-8")
-    (out / "test" / "nlu.yml").write_text(_nlu_yaml(TEST_HEADER, test, all_intents), "utf-8")
+    (out / "test" / "nlu.yml").write_text(_nlu_yaml(TEST_HEADER, test, ALL_INTENTS), "utf-8")
     report.train_counts = dict(Counter(e.intent for e in train))
     report.test_counts = dict(Counter(e.intent for e in test))
     return report
@@ -1665,7 +1724,7 @@ def counts_markdown(report: BuildReport) -> str:
         "| intent | train | test | sources (before split and caps) |",
         "|---|---:|---:|---|",
     ]
-    order = [i for _, intents in FILES.values() for i in intents]
+    order = ALL_INTENTS
     for intent in order:
         src = ", ".join(f"{k} {v}" for k, v in sorted(report.sources.get(intent, {}).items()))
         lines.append(

@@ -15,13 +15,13 @@ from tests.bot.conftest import DOMAIN, POLICY
 def test_shipped_domain_and_policy_cover_every_intent() -> None:
     domain = load_domain(DOMAIN, POLICY)
     assert set(domain.rules) == set(domain.intents)
-    assert len(domain.intents) == 37
+    assert len(domain.intents) == 38
     assert domain.rules["track_order"].form == "order_form"
     assert domain.rules["contact_human_agent"].action == "action_handoff"
 
 
-@pytest.mark.parametrize("intent", ["complaint"])
-def test_complaints_get_an_apology_then_a_ticket(intent: str) -> None:
+@pytest.mark.parametrize("intent", ["complaint", "report_missing_package"])
+def test_complaints_and_missing_parcels_get_an_apology_then_a_ticket(intent: str) -> None:
     domain = load_domain(DOMAIN, POLICY)
     rule = domain.rules[intent]
     assert rule.form is None, "the apology comes first, without asking for an order number"

@@ -73,3 +73,33 @@ def test_button_payloads_drive_the_real_actions_without_the_classifier(
     ]
     # `/intent` payloads skip the model; the typed order number went through it.
     assert [t["model_version"] is None for t in turns] == [True, False, True, True]
+
+
+@pytest.mark.parametrize(
+    ("intent", "apology"),
+    [("report_missing_package", "parcel"), ("complaint", "damaged, faulty")],
+)
+def test_missing_parcels_and_damaged_items_get_an_apology_and_a_ticket(
+    live_stack: LiveStack, intent: str, apology: str
+) -> None:
+    from sqlalchemy import select
+
+    from actions.models import SupportTicket
+    from actions.store import list_orders, session_scope
+
+    order = list_orders(live_stack.database_url, status="delivered", limit=1)[0]
+    sender = f"e2e-{intent}"
+    messages = live_stack.say(f'/{intent}{{"order_id": "{order.id}"}}', sender)
+    reply = texts(messages)
+    lowered = reply.lower()
+    assert "sorry" in lowered and apology in lowered, reply
+    assert "replace" in lowered and "refund" in lowered, reply
+    match = re.search(rf"about order {order.id}: your ticket is ([A-Z]+-[0-9A-F]+)", reply)
+    assert match, reply
+    with session_scope(live_stack.database_url) as session:
+        ticket = session.scalars(
+            select(SupportTicket).where(SupportTicket.reference == match.group(1))
+        ).one()
+        assert (ticket.sender_id, ticket.order_id, ticket.intent) == (sender, order.id, intent)
+    turns = TranscriptStore(live_stack.database_url).turns(sender)
+    assert turns[0]["actions"] == [f"utter_{intent}", "action_handoff"]
