@@ -228,7 +228,9 @@ def tune_threshold(
     mean of in-scope accuracy (a rejected in-scope message counts as wrong) and
     OOS recall (a message predicted as the OOS class counts as caught), rejecting
     at most `max_rejection` of the in-scope messages. Without them it rejects
-    `target_rejection` of in-scope validation messages.
+    `target_rejection` of in-scope validation messages. Both budgets count the
+    messages `also_rejected` (the confidence floor) rejects anyway: the distance
+    threshold spends only what the floor leaves.
 
     Args:
         scores: (n,) in-scope scores, higher = more in scope.
@@ -268,7 +270,14 @@ def tune_threshold(
         best = int(np.flatnonzero(objective >= objective.max() - 1e-12)[0])
         threshold, source = float(candidates[best]), "validation-oos"
     else:
-        threshold = float(np.quantile(scores[ins], target_rejection))
+        # The in-scope budget counts the floor's rejections (mostly wrong answers anyway,
+        # as with OOS examples above): the distance threshold spends what is left of it.
+        left = target_rejection - floor[ins].mean()
+        kept = scores[ins & ~floor]
+        if left <= 0 or len(kept) == 0:
+            threshold = float(scores[ins].min()) - 1e-6
+        else:
+            threshold = float(np.quantile(kept, min(1.0, left / (1 - floor[ins].mean()))))
         source = "in-scope-quantile"
     rejected_now = (scores < threshold) | floor
     oos_recall = None

@@ -191,3 +191,17 @@ def test_small_data_is_refit_on_everything_keeping_the_rule_chosen_on_validation
     assert meta.refit is True
     assert meta.decision.threshold_source == "in-scope-quantile"
     assert meta.decision.stats_file is not None
+
+
+def test_without_oos_examples_the_distance_threshold_spends_only_what_the_floor_leaves() -> None:
+    scores = np.linspace(0.0, 1.0, 100)
+    y = np.zeros(100, dtype=int)
+    floor = np.zeros(100, dtype=bool)
+    floor[50:52] = True  # the floor already rejects 2 of 100
+
+    spent = tune_threshold(scores, y, y, None, 0.03, also_rejected=floor)
+    used_up = tune_threshold(scores, y, y, None, 0.02, also_rejected=floor)
+
+    assert spent.in_scope_rejection == pytest.approx(0.03, abs=0.011)
+    assert used_up.in_scope_rejection == pytest.approx(0.02)
+    assert used_up.threshold < scores.min()

@@ -179,7 +179,7 @@ def test_data_without_oos_examples_still_gets_a_rejection_threshold(
 
     assert meta.decision.oos_label is None
     assert meta.decision.threshold_source == "in-scope-quantile"
-    assert 0 < meta.decision.threshold < 1
+    assert 0 < meta.decision.threshold <= 1  # a softmax score: saturates at 1 on tiny data
     assert "out_of_scope" not in clf.labels
     assert clf.parse("   ")["intent"]["name"] == "nlu_fallback"
 
