@@ -16,7 +16,7 @@ Protocols (data from `--data`, the `fewshot-intent` folder; never copied here):
   (same positions rule); test `training_data/test` with its OOS messages.
 
 Rows per protocol: the previous defaults (3 epochs at 2e-4, the [CLS] head, no
-confidence floor), frozen mean-pooled MiniLM + logistic regression (rejecting the
+confidence floor, no refit), frozen mean-pooled MiniLM + logistic regression (rejecting the
 lowest 3 % of a held-out 10 %), and the current defaults (with and without the
 confidence floor, which changes only the decision, so the same model serves both).
 
@@ -47,6 +47,7 @@ PREVIOUS_DEFAULTS: dict[str, Any] = {
     "learning_rate": 2e-4,
     "pooling": "cls",
     "min_confidence": 0.0,
+    "refit": False,
 }
 
 
