@@ -305,7 +305,7 @@ def render(results: dict[str, dict[str, Any]], argv: list[str] | None) -> str:
             label = ""
     lines += [
         "",
-        f"Machine: {machine()}. The training seconds include calibration and, for small "
+        f"Machine: {machine()}; run {time.strftime('%Y-%m-%d')}. Training seconds include calibration and, for small "
         "data, the second run on train + validation.",
         "",
         f"Command: `{command_line('fewshot.py', argv)}`",
