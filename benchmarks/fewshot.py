@@ -227,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-docs", action="store_true", help="print only")
+    parser.add_argument(
+        "--report", action="store_true", help="only rewrite the table from --out/results.json"
+    )
     args = parser.parse_args(argv)
     all_protocols = protocols(args.data)
     names = args.only or list(all_protocols)
@@ -238,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     results_file = args.out / "results.json"
     if results_file.exists():
         results = json.loads(results_file.read_text())
-    for name in names:
+    for name in [] if args.report else names:
         train, test = all_protocols[name]()
         folder = args.out / name
         folder.mkdir(parents=True, exist_ok=True)
@@ -308,7 +311,9 @@ def render(results: dict[str, dict[str, Any]], argv: list[str] | None) -> str:
         f"Machine: {machine()}; run {time.strftime('%Y-%m-%d')}. Training seconds include calibration and, for small "
         "data, the second run on train + validation.",
         "",
-        f"Command: `{command_line('fewshot.py', argv)}`",
+        "Command: `"
+        + command_line("fewshot.py", [a for a in (argv or sys.argv[1:]) if a != "--report"])
+        + "` (`--only NAME ...` runs some protocols; `--report` rewrites this table).",
     ]
     return "\n".join(lines)
 
