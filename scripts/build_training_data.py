@@ -1234,7 +1234,10 @@ SUPPORT_PHRASINGS: dict[str, str] = {
         where is order {id}?|where's my order {id}|status of order {id}|track {id}|
         order {id} hasn't arrived|has order #{id} shipped?|any news on order {id}?|
         tracking says out for delivery, when will it get here?|
-        it says in transit, what day will it come?|the tracking page says label created, has it left?""",
+        it says in transit, what day will it come?|the tracking page says label created, has it left?|
+        it's out for delivery today, what time will it come?|
+        tracking says it's at the local depot, when do I get it?|
+        my tracking shows it left the warehouse, how long now?|it says arriving tomorrow, is that right?""",
     "cancel_order": """cancel my order|I want to cancel my order|can I cancel my order?|
         please cancel my order|i need to cancel an order|how do I cancel my order?|
         cancel the order I just placed|I changed my mind, cancel it|can you cancel my purchase|
@@ -1289,7 +1292,20 @@ SUPPORT_PHRASINGS: dict[str, str] = {
         is Cash App an option|can I pay with Shop Pay|do you accept Alipay|
         which cards do you take|what are my options to pay|ways to pay?|
         can I pay later|can I pay over the phone?|can I pay with store credit|
-        what forms of payment do you take|is paying with paypal credit possible""",
+        what forms of payment do you take|is paying with paypal credit possible|
+        is it possible to pay with Google Pay|will you take a cheque|do you accept checks|
+        any chance I can pay with crypto|is paying by Afterpay allowed|
+        which payment providers do you support|does your store accept Samsung Pay|
+        are instalment plans available|is there financing available|
+        can I pay half now and half later|do you have interest-free payment plans|
+        do you accept iDEAL|can I pay via Revolut|is Zelle accepted|paying in cash, is that possible|
+        is it possible to check out using Apple Pay|could I use Afterpay on this|
+        am I able to pay with Google Pay|are bank transfers an option here|
+        is there any way to pay in instalments|can crypto be used here""",
+    # Buying a gift card is a catalog question; paying with one is `check_payment_methods`.
+    "product_search": """I'd like to buy a gift voucher for my sister|gift cards for sale?|
+        can I get an e-gift card for a friend|do you have digital gift cards|
+        buy a gift certificate for my mum's birthday|are there store gift cards I can give someone""",
     # Payment trouble that names a provider, so a provider name alone does not mean
     # `check_payment_methods`.
     "payment_issue": """my PayPal payment keeps failing|apple pay isn't working at checkout|
@@ -1333,7 +1349,22 @@ SUPPORT_PHRASINGS: dict[str, str] = {
         the item looks nothing like the picture|it's broken, what now?|
         the product got damaged in shipping, what are my options|
         every time I order from you something arrives broken|order {id} arrived damaged|
-        the items in order #{id} are broken|you sent the wrong thing in order {id}""",
+        the items in order #{id} are broken|you sent the wrong thing in order {id}|
+        the kettle leaks from the bottom|my vacuum won't switch on straight out of the box|
+        the heater overheats and smells burnt|the printer jams on every page|
+        the earbuds only work on one side|the drawer doesn't close, the wood is warped|
+        the toaster sparks when I use it|the battery dies in an hour, it's defective|
+        you sent a size 10 but I ordered an 8|I got a medium instead of a large|
+        you sent the blue one, I picked green|got two left shoes in the box|
+        the pack had 6 instead of 12|this is a cheap knock-off, not the brand I paid for|
+        the seal on the bottle was open when it came|the paint is chipped all over|
+        the fabric is stained|the screen flickers constantly|the device is dead on arrival|
+        it stopped working after a day and I'd like my money back|
+        the dishwasher leaks and floods the kitchen|the fan makes a horrible grinding noise|
+        my new phone keeps restarting by itself|the lid doesn't fit, it's the wrong part|
+        they sent size S, I ordered XL|the coat came in the wrong size|
+        the charger melted the first time I plugged it in|the handle snapped off the pan|
+        the jeans aren't the size on my order""",
     # Parcels marked delivered but not there, lost by the carrier, stolen or left at the
     # wrong address: not a status question (the status is the problem), but a case for a
     # person, who checks with the carrier and replaces or refunds.
@@ -1384,7 +1415,12 @@ SUPPORT_PHRASINGS: dict[str, str] = {
         the item never turned up even though tracking says it did|
         my package was delivered to the wrong apartment|hey my box never turned up and the status is delivered|
         got an email saying my order was delivered, it wasn't|the postman says he delivered it but i dont have it|
-        I think the driver kept my parcel""",
+        I think the driver kept my parcel|
+        the security camera shows the courier walking off with my parcel|
+        there's a delivery photo but no parcel|
+        it went to a pickup point I never chose and they don't have it|
+        the courier said he left it behind the bin, nothing there|
+        the delivery man threw it over the fence and now it's gone""",
 }
 
 
