@@ -26,6 +26,20 @@ def _rule(**overrides: object) -> DecisionRule:
     return DecisionRule(**fields)  # type: ignore[arg-type]
 
 
+def _meta(**overrides: object) -> ArtifactMeta:
+    return ArtifactMeta(
+        base_model="b",
+        data_hash="0" * 64,
+        labels=["a", "b"],
+        decision=_rule(),
+        max_length=32,
+        entities={},
+        validation={},
+        train_config={},
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
 def test_message_below_the_confidence_floor_is_rejected_and_above_it_is_kept() -> None:
     # Two intents: a clear winner (p ~ 0.95) and a near tie (p ~ 0.52).
     logits = np.array([[3.0, 0.0], [0.08, 0.0]])
@@ -41,17 +55,7 @@ def test_message_below_the_confidence_floor_is_rejected_and_above_it_is_kept() -
 def test_an_artifact_without_a_confidence_floor_or_pooling_loads_as_before(
     tmp_path: Path,
 ) -> None:
-    meta = ArtifactMeta(
-        base_model="b",
-        data_hash="0" * 64,
-        labels=["a", "b"],
-        decision=_rule(),
-        max_length=32,
-        entities={},
-        validation={},
-        train_config={},
-    )
-    meta.save(tmp_path)
+    _meta().save(tmp_path)
     raw = json.loads((tmp_path / ARTIFACT_FILE).read_text())
     del raw["pooling"], raw["decision"]["min_confidence"]
     (tmp_path / ARTIFACT_FILE).write_text(json.dumps(raw))
@@ -63,18 +67,7 @@ def test_an_artifact_without_a_confidence_floor_or_pooling_loads_as_before(
 
 
 def test_an_artifact_with_an_unknown_pooling_is_refused(tmp_path: Path) -> None:
-    meta = ArtifactMeta(
-        base_model="b",
-        data_hash="0" * 64,
-        labels=["a", "b"],
-        decision=_rule(),
-        max_length=32,
-        entities={},
-        validation={},
-        train_config={},
-        pooling="max",
-    )
-    meta.save(tmp_path)
+    _meta(pooling="max").save(tmp_path)
 
     with pytest.raises(ArtifactError, match="unknown pooling 'max'"):
         ArtifactMeta.load(tmp_path)
