@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions.errors import ActionsError
+from actions.orders import normalise_order_number
 from actions.parsing import MAX_TEXT_CHARS, ORDER_ID_RE, extract_order_id
 from actions.search import ProductHit
 from actions.store import ready_session_factory
@@ -65,17 +66,19 @@ class Turn:
         return value or None
 
     def order_id(self) -> str | None:
-        """The order number: entity, then a 6-digit number in the text, then the slot.
+        """The order number: entity, then an order number in the text, then the slot.
 
-        A number written after "order" that is not 6 digits is returned too, so the
-        reply can say it was not found instead of asking again.
+        Order numbers come back in canonical form (`SI4829301746`). A number written
+        after "order" that is not one is returned too, so the reply can say it was
+        not found instead of asking again.
         """
         entity = self.entity("order_id")
         if entity:
-            return entity.lstrip("#").strip()
+            clean = entity.lstrip("#").strip()
+            return normalise_order_number(clean) or clean
         strict = ORDER_ID_RE.search(self.text)
         if strict:
-            return strict.group(1)
+            return normalise_order_number(strict.group(1)) or strict.group(1)
         return self.slot("order_id") or extract_order_id(self.text)
 
     def say(

@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
 
     orders = db_sub.add_parser(
         "orders",
-        help="list seeded orders (id, status, customer, total)",
+        help="list seeded orders (number, status, customer, total)",
         description="List orders, newest first, so people and tests can find real order numbers.",
     )
     _url_option(orders)
@@ -58,11 +58,16 @@ def register(sub: Any) -> None:
         "actions",
         help="run the rasa-sdk action server",
         description=(
-            "Run the action server (same as `python -m rasa_sdk --actions actions`); "
-            "creates and seeds an empty store first unless SHOPINTENT_AUTO_SEED=false."
+            "Run the action server on 127.0.0.1 (the actions of `python -m rasa_sdk --actions "
+            "actions`); with SHOPINTENT_ACTIONS_SECRET set it refuses calls without a valid "
+            "X-Shopintent-Signature. Creates and seeds an empty store first unless "
+            "SHOPINTENT_AUTO_SEED=false."
         ),
     )
     server.add_argument("--port", type=int, default=5055, help="TCP port (default 5055)")
+    server.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine)"
+    )
     server.set_defaults(func=run_server)
 
 
@@ -106,10 +111,10 @@ def run_orders(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(r) for r in rows], indent=2))
         return 0
-    print(f"{'order':>7}  {'status':<10} {'placed':<10}  {'customer':<22} {'total':>10}")
+    print(f"{'order':<14}  {'status':<10} {'placed':<10}  {'customer':<22} {'total':>10}")
     for r in rows:
         print(
-            f"{r.id:>7}  {r.status:<10} {r.placed_at:<10}  {r.customer[:22]:<22} {r.total:>10,.2f}"
+            f"{r.id:<14}  {r.status:<10} {r.placed_at:<10}  {r.customer[:22]:<22} {r.total:>10,.2f}"
         )
     if not rows:
         print("(no orders; run `shopintent db seed`)")
@@ -120,5 +125,5 @@ def run_server(args: argparse.Namespace) -> int:
     """`shopintent actions`."""
     from actions.server import serve
 
-    serve(args.port)
+    serve(args.port, host=args.host)
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The catalog copies ship with the repository, next to the packages.
@@ -24,6 +24,11 @@ class ActionsSettings(BaseSettings):
         auto_seed: Create and seed the store on first use when it is empty.
         seed: Random seed of the derived demo order history (same seed, same orders).
         sqlite_busy_timeout_ms: How long SQLite waits on a locked database.
+        actions_secret: HMAC secret every `/webhook` call must be signed with
+            (`X-Shopintent-Signature`); None accepts unsigned calls (development).
+        max_lookup_failures: Failed order lookups in one conversation before order
+            questions go to a person.
+        max_client_lookup_failures: Failed order lookups per client address per hour.
     """
 
     model_config = SettingsConfigDict(
@@ -35,6 +40,16 @@ class ActionsSettings(BaseSettings):
     auto_seed: bool = True
     seed: int = 20240601
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    actions_secret: str | None = None
+    max_lookup_failures: int = Field(default=5, ge=1)
+    max_client_lookup_failures: int = Field(default=20, ge=1)
+
+    @field_validator("actions_secret", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from actions.access import known_order
 from actions.base import EventList, ShopAction, Turn
-from actions.models import Order, ShopPolicy, SupportTicket
+from actions.models import ShopPolicy, SupportTicket
 from actions.orders import utcnow
 from actions.parsing import redact_pii
 
@@ -41,20 +42,13 @@ class ActionHandoff(ShopAction):
         """Open the ticket and tell the shopper its reference."""
         messages = _recent_user_messages(list(turn.tracker.events or [])) or [turn.text[:400]]
         summary = redact_pii("\n".join(messages))[:_SUMMARY_CHARS]
-        order_id = turn.order_id()
-        known_order = (
-            int(order_id)
-            if order_id
-            and order_id.isdigit()
-            and len(order_id) <= 9
-            and turn.session.get(Order, int(order_id)) is not None
-            else None
-        )
+        # Only an order this conversation has shown is theirs goes on the ticket.
+        order = known_order(turn)
         intent = (turn.tracker.latest_message or {}).get("intent") or {}
         ticket = SupportTicket(
             reference=new_reference(turn),
             sender_id=str(turn.tracker.sender_id)[:200],
-            order_id=known_order,
+            order_id=order.id if order is not None else None,
             intent=str(intent.get("name") or "")[:100] or None,
             summary=summary or "(no message)",
             status="open",
@@ -63,7 +57,7 @@ class ActionHandoff(ShopAction):
         turn.session.add(ticket)
         turn.session.flush()
         hours = turn.session.get(ShopPolicy, "support")
-        about = f" about order {known_order}" if known_order else ""
+        about = f" about order {order.number}" if order is not None else ""
         turn.say(
             f"I've passed this to our support team{about}: your ticket is {ticket.reference}. "
             f"{hours.body if hours else 'A person will reply here as soon as possible.'} "

@@ -40,6 +40,13 @@ class RefundStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class ChangeKind(StrEnum):
+    """A change a shopper can ask for on an order (pending changes and audit actions)."""
+
+    CANCEL = "cancel"
+    CHANGE_ADDRESS = "change_address"
+
+
 class Product(Base):
     """A catalog item with the DummyJSON fields a shopper asks about."""
 
@@ -104,11 +111,17 @@ class Customer(Base):
 
 
 class Order(Base):
-    """An order with its status dates; `id` is the 6-digit number shoppers type."""
+    """An order with its status dates.
+
+    `id` is the internal key the other tables point at and is never shown to
+    shoppers; `number` is the unguessable reference they see and type
+    (`actions.orders.new_order_number`).
+    """
 
     __tablename__ = "orders"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    number: Mapped[str] = mapped_column(String(24), unique=True, index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     placed_at: Mapped[datetime] = mapped_column(DateTime)
@@ -138,6 +151,54 @@ class Order(Base):
     invoice: Mapped[Invoice | None] = relationship(
         back_populates="order", cascade="all, delete-orphan"
     )
+
+
+class OrderAudit(Base):
+    """A change made to an order on a shopper's behalf (who, what, when, in which chat).
+
+    `details` holds before/after facts such as statuses and refund amounts, never a
+    full street address.
+    """
+
+    __tablename__ = "order_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(160))
+    action: Mapped[str] = mapped_column(String(40))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    conversation: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class OrderLookupFailure(Base):
+    """One failed order lookup, counted per conversation or per client to slow guessing."""
+
+    __tablename__ = "order_lookup_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_order_lookup_failures_scope_key_at", "scope", "key", "at"),)
+
+
+class PendingChange(Base):
+    """A cancel or address change waiting for the shopper's confirmation in one chat."""
+
+    __tablename__ = "pending_changes"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation: Mapped[str] = mapped_column(String(128), index=True)
+    actor: Mapped[str] = mapped_column(String(160))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    new_address: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+    order: Mapped[Order] = relationship()
 
 
 class OrderLine(Base):

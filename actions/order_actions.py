@@ -1,47 +1,44 @@
-"""Order actions: status and tracking, cancel, change address, invoice, refund status."""
+"""Order actions: status and tracking, cancel, change address, invoice, refund status.
+
+Every action acts only on an order the caller may see (`actions.access`): the
+signed-in owner's, or a guest's who gave its number and e-mail. Cancelling and
+changing the address first show what will happen and wait for an explicit yes
+(`action_confirm_change`); each change is written to the audit table.
+"""
 
 from __future__ import annotations
 
+from rasa_sdk.events import SlotSet
+
+from actions.access import actor, load_order, may_see
 from actions.base import EventList, ShopAction, Turn, slot_events
 from actions.models import Order, OrderStatus
 from actions.orders import (
+    CANCELLABLE,
     CancelOutcome,
+    audit,
     cancel_order,
     change_shipping_address,
-    find_order,
+    create_pending_change,
     find_order_by_invoice,
+    mask_address,
+    orders_of_customer,
+    take_pending_change,
 )
 from actions.parsing import extract_address
 from actions.replies import ask_buttons, day, money, truncate
 
-_ASK_ORDER = (
-    "What's your order number? It's the 6-digit number in your confirmation e-mail "
-    "(for example 123456)."
-)
-
-
-def _load_order(turn: Turn, action: str) -> Order | None:
-    """The order the shopper means, replying for them when it is missing or unknown."""
-    order_id = turn.order_id()
-    if not order_id:
-        turn.say(f"{_ASK_ORDER} Then I can {action}.")
-        return None
-    order = find_order(turn.session, order_id)
-    if order is None:
-        shown = truncate(order_id, 20)
-        hint = "" if len(order_id) == 6 else " Order numbers have 6 digits."
-        turn.say(
-            f"I couldn't find an order with the number {shown}.{hint} Please check the "
-            "confirmation e-mail and send the number again, or ask for a person.",
-            buttons=ask_buttons([("Talk to a person", "I want to talk to a person")]),
-        )
-        return None
-    return order
+_YES_NO = [("Yes, go ahead", "/affirm"), ("No, leave it", "/deny")]
 
 
 def _items(order: Order) -> str:
     names = [f"{ln.quantity} × {ln.product.title}" for ln in order.lines]
     return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+
+
+def _summary(order: Order) -> str:
+    """ "order SI… (2 × Lamp, $58.00)": what a confirmation shows."""
+    return f"order {order.number} ({_items(order)}, {money(order.total)})"
 
 
 class ActionOrderStatus(ShopAction):
@@ -50,111 +47,160 @@ class ActionOrderStatus(ShopAction):
     NAME = "action_order_status"
 
     def handle(self, turn: Turn) -> EventList:
-        """Reply with the order's status and tracking."""
-        order = _load_order(turn, "check where it is")
+        """Reply with the order's status and tracking; a signed-in shopper's recent orders."""
+        if turn.slot("customer_id") and not turn.order_id():
+            return self._recent(turn)
+        access = load_order(turn, "check where it is")
+        order = access.order
         if order is None:
+            return access.events
+        turn.say(_status_text(order), buttons=ask_buttons(_status_buttons(order)))
+        return access.events + slot_events(order_id=order.number)
+
+    def _recent(self, turn: Turn) -> EventList:
+        orders = orders_of_customer(turn.session, turn.slot("customer_id") or "", limit=3)
+        if not orders:
+            turn.say("I can't find any orders on your account yet.")
             return []
-        head = f"Order {order.id} ({_items(order)}, {money(order.total)})"
-        status = OrderStatus(order.status)
-        shipment = order.shipment
-        buttons = []
-        if status == OrderStatus.PLACED:
-            text = f"{head} was placed on {day(order.placed_at)} and is waiting for payment."
-            buttons.append(("Cancel it", f"Cancel order {order.id}"))
-        elif status == OrderStatus.PAID:
-            text = (
-                f"{head} is paid (on {day(order.paid_at)}) and being packed; it will ship by "
-                f"{order.shipping_method} delivery."
-            )
-            buttons.append(("Change address", f"Change the shipping address of order {order.id}"))
-            buttons.append(("Cancel it", f"Cancel order {order.id}"))
-        elif status == OrderStatus.CANCELLED:
-            text = f"{head} was cancelled on {day(order.cancelled_at)}."
-            if order.refunds:
-                buttons.append(("Refund status", f"Refund status of order {order.id}"))
-        elif status == OrderStatus.REFUNDED:
-            text = f"{head} was delivered on {day(order.delivered_at)} and has been refunded."
-            buttons.append(("Refund details", f"Refund status of order {order.id}"))
-        elif shipment is None:
-            text = f"{head} is {status.value}."
-        else:
-            track = f"{shipment.carrier} tracking number {shipment.tracking_number}"
-            last = shipment.events[-1] if shipment.events else None
-            scan = (
-                f" Latest scan: {last.description} in {last.location} on {day(last.occurred_at)}."
-                if last
-                else ""
-            )
-            if status == OrderStatus.DELIVERED:
-                text = f"{head} was delivered on {day(order.delivered_at)} ({track})."
-                buttons.append(("Return it", f"How do I return order {order.id}?"))
-            else:
-                text = (
-                    f"{head} shipped on {day(order.shipped_at)} with {track}. Expected "
-                    f"delivery: {day(shipment.estimated_delivery)}.{scan}"
-                )
-        buttons.append(("Invoice", f"Invoice for order {order.id}"))
-        turn.say(text, buttons=ask_buttons(buttons))
-        return slot_events(order_id=order.id)
+        lines = [f"- {_status_text(o)}" for o in orders]
+        intro = "Here is your order:" if len(orders) == 1 else "Here are your recent orders:"
+        turn.say(
+            intro + "\n" + "\n".join(lines),
+            buttons=ask_buttons(
+                [(f"More on {o.number}", f"Track order {o.number}") for o in orders]
+            ),
+        )
+        return slot_events(order_id=orders[0].number) if len(orders) == 1 else []
+
+
+def _status_text(order: Order) -> str:
+    head = f"Order {order.number} ({_items(order)}, {money(order.total)})"
+    status = OrderStatus(order.status)
+    shipment = order.shipment
+    if status == OrderStatus.PLACED:
+        return f"{head} was placed on {day(order.placed_at)} and is waiting for payment."
+    if status == OrderStatus.PAID:
+        return (
+            f"{head} is paid (on {day(order.paid_at)}) and being packed; it will ship by "
+            f"{order.shipping_method} delivery."
+        )
+    if status == OrderStatus.CANCELLED:
+        return f"{head} was cancelled on {day(order.cancelled_at)}."
+    if status == OrderStatus.REFUNDED:
+        return f"{head} was delivered on {day(order.delivered_at)} and has been refunded."
+    if shipment is None:
+        return f"{head} is {status.value}."
+    track = f"{shipment.carrier} tracking number {shipment.tracking_number}"
+    if status == OrderStatus.DELIVERED:
+        return f"{head} was delivered on {day(order.delivered_at)} ({track})."
+    last = shipment.events[-1] if shipment.events else None
+    scan = (
+        f" Latest scan: {last.description} in {last.location} on {day(last.occurred_at)}."
+        if last
+        else ""
+    )
+    return (
+        f"{head} shipped on {day(order.shipped_at)} with {track}. Expected "
+        f"delivery: {day(shipment.estimated_delivery)}.{scan}"
+    )
+
+
+def _status_buttons(order: Order) -> list[tuple[str, str]]:
+    status = OrderStatus(order.status)
+    n = order.number
+    buttons = []
+    if status == OrderStatus.PLACED:
+        buttons.append(("Cancel it", f"Cancel order {n}"))
+    elif status == OrderStatus.PAID:
+        buttons.append(("Change address", f"Change the shipping address of order {n}"))
+        buttons.append(("Cancel it", f"Cancel order {n}"))
+    elif status == OrderStatus.CANCELLED:
+        if order.refunds:
+            buttons.append(("Refund status", f"Refund status of order {n}"))
+    elif status == OrderStatus.REFUNDED:
+        buttons.append(("Refund details", f"Refund status of order {n}"))
+    elif status == OrderStatus.DELIVERED:
+        buttons.append(("Return it", f"How do I return order {n}?"))
+    buttons.append(("Invoice", f"Invoice for order {n}"))
+    return buttons
+
+
+def _not_cancellable(turn: Turn, order: Order) -> None:
+    """Say why an order cannot be cancelled (already cancelled, refunded or shipped)."""
+    status = OrderStatus(order.status)
+    if status == OrderStatus.CANCELLED:
+        turn.say(
+            f"Order {order.number} is already cancelled (since {day(order.cancelled_at)}); "
+            "there is nothing more to do.",
+            buttons=ask_buttons([("Refund status", f"Refund status of order {order.number}")]),
+        )
+    elif status == OrderStatus.REFUNDED:
+        turn.say(
+            f"Order {order.number} was already returned and refunded, so it can't be cancelled."
+        )
+    else:
+        shipped = order.shipment
+        how = f" with {shipped.carrier} (tracking {shipped.tracking_number})" if shipped else ""
+        when = "was delivered" if status == OrderStatus.DELIVERED else "has already shipped"
+        turn.say(
+            f"I can't cancel order {order.number}: it {when}{how} on "
+            f"{day(order.delivered_at or order.shipped_at)}, and orders can only be "
+            "cancelled before they ship. You can return it after delivery instead.",
+            buttons=ask_buttons(
+                [("Return policy", f"What is the return policy for order {order.number}?")]
+            ),
+        )
 
 
 class ActionCancelOrder(ShopAction):
-    """Cancel an order that has not shipped yet; explain why not otherwise."""
+    """Offer to cancel an order that has not shipped (the yes carries it out); else say why not."""
 
     NAME = "action_cancel_order"
 
     def handle(self, turn: Turn) -> EventList:
-        """Cancel the order (and refund it if paid), or say why it cannot be cancelled."""
-        order = _load_order(turn, "cancel it")
+        """Ask to confirm the cancellation, or say why the order cannot be cancelled."""
+        access = load_order(turn, "cancel it", verb="Cancel")
+        order = access.order
         if order is None:
-            return []
-        previous = order.status
-        result = cancel_order(turn.session, order)
-        if result.outcome == CancelOutcome.CANCELLED:
-            refund = (
-                f" Your payment of {money(result.refund_amount)} will be refunded to your "
-                f"{order.payment_method} within 5-10 business days."
-                if result.refund_amount is not None
-                else " You haven't been charged."
-            )
-            turn.say(f"Done: order {order.id} is cancelled.{refund}")
-        elif result.outcome == CancelOutcome.ALREADY_CANCELLED:
-            turn.say(
-                f"Order {order.id} is already cancelled (since {day(order.cancelled_at)}); "
-                "there is nothing more to do.",
-                buttons=ask_buttons([("Refund status", f"Refund status of order {order.id}")]),
-            )
-        elif result.outcome == CancelOutcome.ALREADY_REFUNDED:
-            turn.say(
-                f"Order {order.id} was already returned and refunded, so it can't be cancelled."
-            )
-        else:
-            shipped = order.shipment
-            how = f" with {shipped.carrier} (tracking {shipped.tracking_number})" if shipped else ""
-            when = "was delivered" if previous == OrderStatus.DELIVERED else "has already shipped"
-            turn.say(
-                f"I can't cancel order {order.id}: it {when}{how} on "
-                f"{day(order.delivered_at or order.shipped_at)}, and orders can only be "
-                "cancelled before they ship. You can return it after delivery instead.",
-                buttons=ask_buttons(
-                    [("Return policy", f"What is the return policy for order {order.id}?")]
-                ),
-            )
-        return slot_events(order_id=order.id)
+            return access.events
+        events = access.events + slot_events(order_id=order.number)
+        if order.status not in CANCELLABLE:
+            _not_cancellable(turn, order)
+            return events
+        token = create_pending_change(
+            turn.session,
+            order,
+            kind="cancel",
+            actor=actor(turn),
+            conversation=str(turn.tracker.sender_id),
+        )
+        money_back = (
+            f" Your payment of {money(order.total)} would be refunded to your "
+            f"{order.payment_method}."
+            if order.paid_at is not None
+            else " You haven't been charged."
+        )
+        turn.say(
+            f"Please confirm: cancel {_summary(order)}?{money_back} Nothing changes until "
+            "you say yes.",
+            buttons=ask_buttons(_YES_NO),
+        )
+        return [*events, SlotSet("pending_change", token)]
 
 
 class ActionChangeShippingAddress(ShopAction):
-    """Change where an order goes, only before it ships."""
+    """Offer to change where an order goes, only before it ships (the yes carries it out)."""
 
     NAME = "action_change_shipping_address"
 
     def handle(self, turn: Turn) -> EventList:
-        """Update the address, ask for it, or explain why it is too late."""
-        order = _load_order(turn, "change its shipping address")
+        """Ask for the new address, ask to confirm it, or explain why it is too late."""
+        access = load_order(turn, "change its shipping address", verb="Change the address of")
+        order = access.order
         if order is None:
-            return []
-        events = slot_events(order_id=order.id)
-        if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
+            return access.events
+        events = access.events + slot_events(order_id=order.number)
+        if order.status not in CANCELLABLE:
             reason = {
                 OrderStatus.CANCELLED: "it was cancelled",
                 OrderStatus.REFUNDED: "it was delivered and refunded",
@@ -166,28 +212,116 @@ class ActionChangeShippingAddress(ShopAction):
                     f" You can ask {order.shipment.carrier} to redirect it with tracking number "
                     f"{order.shipment.tracking_number}."
                 )
-            turn.say(f"I can't change the address of order {order.id}: {reason}.{extra}")
+            turn.say(f"I can't change the address of order {order.number}: {reason}.{extra}")
             return events
         address = (
             turn.entity("address") or turn.slot("shipping_address") or extract_address(turn.text)
         )
         if not address:
             turn.say(
-                f"Order {order.id} hasn't shipped yet, so the address can still change. It's "
-                f"going to: {order.shipping_address}. What's the new address (street, city, "
-                "ZIP)?"
+                f"Order {order.number} hasn't shipped yet, so the address can still change. It's "
+                f"going to {mask_address(order.shipping_address)}. What's the new address "
+                "(street, city, ZIP)?"
             )
             return events
-        old = order.shipping_address
-        if not change_shipping_address(turn.session, order, address):
-            turn.say(
-                f"Order {order.id} shipped a moment ago, so its address can't change any more."
-            )
-            return events
+        token = create_pending_change(
+            turn.session,
+            order,
+            kind="change_address",
+            actor=actor(turn),
+            conversation=str(turn.tracker.sender_id),
+            new_address=address.strip()[:500],
+        )
         turn.say(
-            f"Updated: order {order.id} will now ship to {order.shipping_address} (was: {old})."
+            f"Please confirm: ship {_summary(order)} to the new address in "
+            f"{mask_address(address)} instead of {mask_address(order.shipping_address)}? "
+            "Nothing changes until you say yes.",
+            buttons=ask_buttons(_YES_NO),
+        )
+        return [*events, SlotSet("pending_change", token), SlotSet("shipping_address", None)]
+
+
+class ActionConfirmChange(ShopAction):
+    """Carry out the change the shopper just confirmed, and write it to the audit table."""
+
+    NAME = "action_confirm_change"
+
+    def handle(self, turn: Turn) -> EventList:
+        """Cancel the order or change its address, as the pending change says."""
+        events: EventList = [SlotSet("pending_change", None)]
+        conversation = str(turn.tracker.sender_id)
+        pending = take_pending_change(turn.session, turn.slot("pending_change"), conversation)
+        if pending is None or pending.actor != actor(turn):
+            turn.say(
+                "That request has expired or was already handled, so nothing was changed. "
+                "Ask again if you still want it."
+            )
+            return events
+        order = turn.session.get(Order, pending.order_id)
+        if order is None or not may_see(turn, order):
+            turn.say("Nothing was changed: I can't find that order on your side any more.")
+            return events
+        before = order.status
+        if pending.kind == "cancel":
+            result = cancel_order(turn.session, order)
+            if result.outcome != CancelOutcome.CANCELLED:
+                _not_cancellable(turn, order)
+                return events
+            audit(
+                turn.session,
+                order,
+                action="cancel",
+                actor=pending.actor,
+                conversation=conversation,
+                details={
+                    "status_before": before,
+                    "status_after": order.status,
+                    "refund": result.refund_amount,
+                },
+            )
+            refund = (
+                f" Your payment of {money(result.refund_amount)} will be refunded to your "
+                f"{order.payment_method} within 5-10 business days."
+                if result.refund_amount is not None
+                else " You haven't been charged."
+            )
+            turn.say(f"Done: order {order.number} is cancelled.{refund}")
+            return events
+        old = mask_address(order.shipping_address)
+        if not change_shipping_address(turn.session, order, pending.new_address or ""):
+            turn.say(
+                f"Order {order.number} shipped a moment ago, so its address can't change any more."
+            )
+            return events
+        audit(
+            turn.session,
+            order,
+            action="change_address",
+            actor=pending.actor,
+            conversation=conversation,
+            details={"from": old, "to": mask_address(order.shipping_address)},
+        )
+        turn.say(
+            f"Updated: order {order.number} will now ship to the new address in "
+            f"{mask_address(order.shipping_address)} (was: {old})."
         )
         return events
+
+
+class ActionDiscardChange(ShopAction):
+    """The shopper said no: drop the pending change."""
+
+    NAME = "action_discard_change"
+
+    def handle(self, turn: Turn) -> EventList:
+        """Forget the pending change and say nothing was changed."""
+        pending = take_pending_change(
+            turn.session, turn.slot("pending_change"), str(turn.tracker.sender_id)
+        )
+        order = turn.session.get(Order, pending.order_id) if pending is not None else None
+        what = f"order {order.number}" if order is not None else "your order"
+        turn.say(f"OK, I haven't changed anything: {what} stays as it is.")
+        return [SlotSet("pending_change", None)]
 
 
 class ActionInvoice(ShopAction):
@@ -198,19 +332,21 @@ class ActionInvoice(ShopAction):
     def handle(self, turn: Turn) -> EventList:
         """Reply with the invoice number, date and amount, or why there is none."""
         invoice_ref = turn.entity("invoice_id") or turn.slot("invoice_id")
+        events: EventList = []
+        order: Order | None
         if invoice_ref and not turn.order_id():
             order = find_order_by_invoice(turn.session, invoice_ref)
-            if order is None:
+            if order is None or not may_see(turn, order):
                 turn.say(
-                    f"I couldn't find an invoice numbered {truncate(invoice_ref, 30)}. Invoice "
-                    "numbers look like INV-2026-123456; you can also give me the 6-digit order "
-                    "number."
+                    f"I couldn't find an invoice numbered {truncate(invoice_ref, 30)} that I can "
+                    "show you. Give me your order number (it starts with SI) and I'll look it up."
                 )
                 return []
         else:
-            order = _load_order(turn, "find its invoice")
+            access = load_order(turn, "find its invoice", verb="Invoice for")
+            order, events = access.order, access.events
         if order is None:
-            return []
+            return events
         invoice = order.invoice
         if invoice is None:
             why = (
@@ -218,15 +354,15 @@ class ActionInvoice(ShopAction):
                 if order.status == OrderStatus.CANCELLED
                 else "it hasn't been paid yet; the invoice is issued with the payment"
             )
-            turn.say(f"Order {order.id} has no invoice because {why}.")
+            turn.say(f"Order {order.number} has no invoice because {why}.")
         else:
             turn.say(
-                f"The invoice for order {order.id} is {invoice.number}, issued on "
+                f"The invoice for order {order.number} is {invoice.number}, issued on "
                 f"{day(invoice.issued_at)} for {money(invoice.amount)} (tax included: "
                 f"{money(invoice.tax)}). It was e-mailed to the address on your account; a copy "
                 "is in your account under Orders.",
             )
-        return slot_events(order_id=order.id)
+        return events + slot_events(order_id=order.number)
 
 
 class ActionRefundStatus(ShopAction):
@@ -236,9 +372,11 @@ class ActionRefundStatus(ShopAction):
 
     def handle(self, turn: Turn) -> EventList:
         """Reply with each refund's amount, status and dates, or how to get one."""
-        order = _load_order(turn, "check its refund")
+        access = load_order(turn, "check its refund", verb="Refund status of")
+        order = access.order
         if order is None:
-            return []
+            return access.events
+        events = access.events + slot_events(order_id=order.number)
         if not order.refunds:
             if order.status == OrderStatus.DELIVERED:
                 hint = (
@@ -249,12 +387,12 @@ class ActionRefundStatus(ShopAction):
             else:
                 hint = "Once it's delivered you can return it under the products' return policy."
             turn.say(
-                f"There is no refund on order {order.id}. {hint}",
+                f"There is no refund on order {order.number}. {hint}",
                 buttons=ask_buttons(
-                    [("Return policy", f"What is the return policy for order {order.id}?")]
+                    [("Return policy", f"What is the return policy for order {order.number}?")]
                 ),
             )
-            return slot_events(order_id=order.id)
+            return events
         lines = []
         for refund in order.refunds:
             state = {
@@ -266,5 +404,5 @@ class ActionRefundStatus(ShopAction):
             lines.append(
                 f"{money(refund.amount)} to your {order.payment_method}: {state} (reason: {refund.reason})"
             )
-        turn.say(f"Refunds for order {order.id}:\n" + "\n".join(f"- {ln}" for ln in lines))
-        return slot_events(order_id=order.id)
+        turn.say(f"Refunds for order {order.number}:\n" + "\n".join(f"- {ln}" for ln in lines))
+        return events

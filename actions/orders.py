@@ -1,24 +1,36 @@
-"""Order operations behind the order actions: lookup, cancel, change address.
+"""Order operations behind the order actions: lookup, ownership, cancel, change address.
 
 State changes are single conditional UPDATEs (`... WHERE status IN (...)`), so two
-replicas handling the same request cannot both cancel an order.
+replicas handling the same request cannot both cancel an order. Shoppers see and
+type the order *number* (`SI` + 10 digits, drawn with `secrets`); the integer
+`Order.id` is internal and never accepted from text.
+
+Every function takes an open session and leaves the commit to the caller.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from actions.models import (
+    ChangeKind,
     Invoice,
     Order,
+    OrderAudit,
     OrderLine,
+    OrderLookupFailure,
     OrderStatus,
+    PendingChange,
     Refund,
     RefundStatus,
     Shipment,
@@ -27,58 +39,376 @@ from actions.models import (
 CANCELLABLE = (OrderStatus.PLACED.value, OrderStatus.PAID.value)
 _RETURN_DAYS_RE = re.compile(r"(\d+)\s*days?", re.IGNORECASE)
 
+ORDER_NUMBER_PREFIX = "SI"
+ORDER_NUMBER_DIGITS = 10
+# How a shopper may write a number: any case, an optional "#", one dash or spaces
+# after the prefix, single spaces between digits ("SI 4829 3017 46"). Shared with
+# `actions.parsing`, which searches free text for it.
+ORDER_NUMBER_PATTERN = (
+    rf"#?\s?{ORDER_NUMBER_PREFIX}(?:-|\s{{1,3}})?\d(?:\s?\d){{{ORDER_NUMBER_DIGITS - 1}}}"
+)
+_ORDER_NUMBER_RE = re.compile(ORDER_NUMBER_PATTERN, re.IGNORECASE)
+_MAX_REFERENCE_CHARS = 40
+
+LOOKUP_SCOPES = ("conversation", "client")
+GENERIC_ADDRESS = "the address on the order"
+
 
 def utcnow() -> datetime:
     """Naive UTC now, the convention of every stored timestamp."""
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
-def find_order(session: Session, order_id: str | None) -> Order | None:
-    """Load an order with its lines, products, shipment, refunds and invoice.
+def new_order_number() -> str:
+    """Draw a fresh order number, `SI` + 10 digits, from the `secrets` module.
+
+    Not from the seeded RNG: each install gets its own numbers, so a public seed
+    does not reveal them. The caller makes sure the number is not taken yet.
+
+    >>> n = new_order_number()
+    >>> n.startswith("SI") and len(n) == 12 and n[2:].isdigit()
+    True
+    """
+    digits = secrets.randbelow(10**ORDER_NUMBER_DIGITS)
+    return f"{ORDER_NUMBER_PREFIX}{digits:0{ORDER_NUMBER_DIGITS}d}"
+
+
+def normalise_order_number(text: str | None) -> str | None:
+    """The canonical form of an order number as a shopper wrote it, or None.
+
+    Args:
+        text: `si4829301746`, `#SI4829301746`, `SI-4829301746`, `SI 4829 3017 46`, ...
+
+    Returns:
+        `SI4829301746` (upper case, no separators), or None when `text` is not
+        exactly an order number (an internal id, a 6-digit number, other words).
+
+    >>> normalise_order_number("#si-4829301746")
+    'SI4829301746'
+    >>> normalise_order_number("123456") is None
+    True
+    """
+    clean = (text or "").strip()
+    if len(clean) > _MAX_REFERENCE_CHARS or not _ORDER_NUMBER_RE.fullmatch(clean):
+        return None
+    digits = "".join(ch for ch in clean if ch.isdigit())
+    return f"{ORDER_NUMBER_PREFIX}{digits}"
+
+
+def _with_details(query: Select[Order]) -> Select[Order]:
+    return query.options(
+        selectinload(Order.lines).selectinload(OrderLine.product),
+        selectinload(Order.shipment).selectinload(Shipment.events),
+        selectinload(Order.refunds),
+        selectinload(Order.invoice),
+        selectinload(Order.customer),
+    )
+
+
+def find_order(session: Session, reference: str | None) -> Order | None:
+    """Load an order by its number, with lines, products, shipment, refunds and invoice.
 
     Args:
         session: Open session.
-        order_id: The number the shopper typed (digits only are accepted).
+        reference: The order number as the shopper wrote it (see `normalise_order_number`).
 
     Returns:
-        The order, or None when the id is not a known order number.
+        The order, or None when `reference` is not an order number or no order has it.
     """
-    if not order_id or not order_id.isdigit() or len(order_id) > 12:
+    number = normalise_order_number(reference)
+    if number is None:
         return None
-    query = (
-        select(Order)
-        .where(Order.id == int(order_id))
-        .options(
-            selectinload(Order.lines).selectinload(OrderLine.product),
-            selectinload(Order.shipment).selectinload(Shipment.events),
-            selectinload(Order.refunds),
-            selectinload(Order.invoice),
-            selectinload(Order.customer),
-        )
-    )
-    return session.scalars(query).first()
+    return session.scalars(_with_details(select(Order).where(Order.number == number))).first()
 
 
 _INVOICE_RE = re.compile(r"INV-?(\d{4})-?(\d{1,12})", re.IGNORECASE)
 
 
 def find_order_by_invoice(session: Session, reference: str | None) -> Order | None:
-    """Find the order of an invoice number ("INV-2026-123456"; "#123456" means the order).
+    """Find an order by invoice number ("INV-2026-482913") or by its order number.
 
     Args:
         session: Open session.
         reference: What the shopper gave as the invoice number.
 
     Returns:
-        The order, or None when no invoice has that number.
+        The order, or None when no invoice has that number and it is not a known
+        order number either (bare digits are neither).
     """
-    clean = (reference or "").strip().lstrip("#").strip()[:40]
+    clean = (reference or "").strip().lstrip("#").strip()[:_MAX_REFERENCE_CHARS]
     m = _INVOICE_RE.fullmatch(clean)
     if m:
         number = f"INV-{m.group(1)}-{m.group(2)}"
         order_id = session.scalar(select(Invoice.order_id).where(Invoice.number == number))
-        return find_order(session, str(order_id)) if order_id is not None else None
-    return find_order(session, clean) if clean.isdigit() else None
+        if order_id is None:
+            return None
+        return session.scalars(_with_details(select(Order).where(Order.id == order_id))).first()
+    return find_order(session, clean)
+
+
+def orders_of_customer(session: Session, customer_id: str, limit: int = 5) -> list[Order]:
+    """The newest orders of a customer, with the same details as `find_order`.
+
+    Args:
+        session: Open session.
+        customer_id: The customer's id as text (the JWT `sub`); anything that is not
+            exactly the decimal form of an id ("42", not "042" or "42 ") finds nothing.
+        limit: Most orders to return.
+
+    Returns:
+        Up to `limit` orders, newest (`placed_at`) first; [] for an unknown customer.
+
+    Raises:
+        ValueError: `limit` is below 1.
+    """
+    if limit < 1:
+        raise ValueError(f"expected limit to be at least 1, but found {limit}.")
+    key = _customer_key(customer_id)
+    if key is None:
+        return []
+    query = _with_details(
+        select(Order)
+        .where(Order.customer_id == key)
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def _customer_key(customer_id: str | None) -> int | None:
+    text = customer_id or ""
+    if not (0 < len(text) <= 18 and text.isascii() and text.isdigit()):
+        return None
+    key = int(text)
+    return key if str(key) == text else None
+
+
+def owned_by(order: Order, customer_id: str | None) -> bool:
+    """Whether `order` belongs to the customer whose id (JWT `sub`) is `customer_id`."""
+    key = _customer_key(customer_id)
+    return key is not None and order.customer_id == key
+
+
+def _normalise_email(email: str | None) -> bytes:
+    return (email or "").strip().casefold().encode("utf-8")
+
+
+def email_matches(order: Order, email: str | None) -> bool:
+    """Whether `email` is the e-mail of the order's customer (case and spaces ignored).
+
+    The comparison is constant-time (`hmac.compare_digest`), so response times do not
+    tell a guesser how much of an address was right.
+
+    Args:
+        order: The order (its `customer` is loaded on access).
+        email: What the shopper typed; None or blank never matches.
+    """
+    given = _normalise_email(email)
+    if not given:
+        return False
+    stored = _normalise_email(order.customer.email if order.customer else None)
+    return bool(stored) and hmac.compare_digest(given, stored)
+
+
+def _fit(value: str, size: int) -> str:
+    # Keys longer than their column are replaced by a digest, the same one every time.
+    if len(value) <= size:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()[: size - 7]
+
+
+def _check_scope(scope: str) -> None:
+    if scope not in LOOKUP_SCOPES:
+        raise ValueError(
+            f"expected scope to be one of {', '.join(LOOKUP_SCOPES)}, but found {scope!r}."
+        )
+
+
+def record_lookup_failure(session: Session, scope: str, key: str) -> None:
+    """Note one failed order lookup by a conversation or a client.
+
+    Args:
+        session: Open session (committed by the caller).
+        scope: `conversation` (the sender id) or `client` (e.g. the client address).
+        key: The conversation or client; longer than 128 characters is stored as a digest.
+
+    Raises:
+        ValueError: `scope` is not one of `LOOKUP_SCOPES`.
+    """
+    _check_scope(scope)
+    session.add(OrderLookupFailure(scope=scope, key=_fit(key, 128), at=utcnow()))
+
+
+def lookup_failures(session: Session, scope: str, key: str, window: timedelta) -> int:
+    """How many lookups failed for `scope`/`key` in the last `window`.
+
+    Raises:
+        ValueError: `scope` is not one of `LOOKUP_SCOPES`.
+    """
+    _check_scope(scope)
+    since = utcnow() - window
+    count = session.scalar(
+        select(func.count())
+        .select_from(OrderLookupFailure)
+        .where(
+            OrderLookupFailure.scope == scope,
+            OrderLookupFailure.key == _fit(key, 128),
+            OrderLookupFailure.at >= since,
+        )
+    )
+    return int(count or 0)
+
+
+def purge_lookup_failures(session: Session, older_than: timedelta) -> int:
+    """Delete failures recorded more than `older_than` ago; returns how many went."""
+    cutoff = utcnow() - older_than
+    result = session.execute(
+        delete(OrderLookupFailure)
+        .where(OrderLookupFailure.at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def audit(
+    session: Session,
+    order: Order,
+    *,
+    action: str,
+    actor: str,
+    conversation: str,
+    details: dict[str, Any],
+) -> None:
+    """Record a change made to `order` on a shopper's behalf.
+
+    Args:
+        session: Open session (committed by the caller, with the change itself).
+        order: The changed order.
+        action: What was done (`cancel`, `change_address`; at most 40 characters).
+        actor: Who asked: `customer:<sub>` or `guest`.
+        conversation: The conversation (sender id) it happened in.
+        details: JSON facts such as `{"status_before": "paid", "refund": 12.5}`; pass
+            addresses through `mask_address`, never a full street address.
+
+    Raises:
+        ValueError: `action` is blank or longer than 40 characters.
+    """
+    if not action or len(action) > 40:
+        raise ValueError(f"expected action to be a short name like 'cancel', but found {action!r}.")
+    session.add(
+        OrderAudit(
+            at=utcnow(),
+            actor=_fit(actor, 160),
+            action=action,
+            order_id=order.id,
+            conversation=_fit(conversation, 128),
+            details=dict(details),
+        )
+    )
+
+
+def create_pending_change(
+    session: Session,
+    order: Order,
+    *,
+    kind: str,
+    actor: str,
+    conversation: str,
+    new_address: str | None = None,
+    ttl: timedelta = timedelta(minutes=10),
+) -> str:
+    """Park a change until the shopper confirms it; older ones of the conversation go.
+
+    Args:
+        session: Open session (committed by the caller).
+        order: The order to change.
+        kind: `cancel` or `change_address` (`ChangeKind`).
+        actor: Who asks: `customer:<sub>` or `guest`.
+        conversation: The conversation (sender id) that must confirm it.
+        new_address: The address to ship to; required for `change_address`.
+        ttl: How long the confirmation stays valid.
+
+    Returns:
+        The confirmation token (`secrets.token_urlsafe(24)`).
+
+    Raises:
+        ValueError: Unknown `kind`, a `change_address` without an address, or a
+            `ttl` that is not positive.
+    """
+    kinds = [k.value for k in ChangeKind]
+    if kind not in kinds:
+        raise ValueError(f"expected kind to be one of {', '.join(kinds)}, but found {kind!r}.")
+    address = (new_address or "").strip()
+    if kind == ChangeKind.CHANGE_ADDRESS and not address:
+        raise ValueError(
+            "expected a new_address for a change_address, but found none; pass the "
+            "address the shopper gave."
+        )
+    if ttl <= timedelta(0):
+        raise ValueError(f"expected ttl to be positive, but found {ttl}.")
+    conv = _fit(conversation, 128)
+    session.execute(
+        delete(PendingChange)
+        .where(PendingChange.conversation == conv)
+        .execution_options(synchronize_session="fetch")
+    )
+    now = utcnow()
+    token = secrets.token_urlsafe(24)
+    session.add(
+        PendingChange(
+            token=token,
+            conversation=conv,
+            actor=_fit(actor, 160),
+            order_id=order.id,
+            kind=kind,
+            new_address=address[:500] or None,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    session.flush()
+    return token
+
+
+def take_pending_change(
+    session: Session, token: str | None, conversation: str
+) -> PendingChange | None:
+    """Claim a pending change once: it is returned and deleted, or None.
+
+    Args:
+        session: Open session (committed by the caller).
+        token: The confirmation token from `create_pending_change`.
+        conversation: The conversation confirming; another conversation's token
+            is not taken (and stays for its own conversation).
+
+    Returns:
+        The change (its `order` loaded), or None when the token is unknown, belongs
+        to another conversation, was already taken, or expired (an expired change
+        is deleted).
+    """
+    if not token or len(token) > 64:
+        return None
+    change = session.scalars(
+        select(PendingChange)
+        .where(PendingChange.token == token)
+        .options(selectinload(PendingChange.order))
+    ).first()
+    if change is None or not hmac.compare_digest(
+        change.conversation.encode("utf-8"), _fit(conversation, 128).encode("utf-8")
+    ):
+        return None
+    now = utcnow()
+    expired = change.expires_at <= now
+    deleted = session.execute(
+        delete(PendingChange)
+        .where(PendingChange.token == token)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    session.expunge(change)
+    # Only the caller whose DELETE removed the row gets it (two replicas, one winner).
+    if expired or deleted != 1:
+        return None
+    return change
 
 
 class CancelOutcome(StrEnum):
@@ -162,3 +492,79 @@ def return_deadline(order: Order, policy: str) -> datetime | None:
     if days is None or order.delivered_at is None:
         return None
     return order.delivered_at + timedelta(days=days)
+
+
+_STREET_WORDS = frozenset(
+    [
+        "st",
+        "street",
+        "ave",
+        "avenue",
+        "rd",
+        "road",
+        "ln",
+        "lane",
+        "dr",
+        "drive",
+        "blvd",
+        "boulevard",
+        "way",
+        "ct",
+        "court",
+        "pl",
+        "place",
+        "hwy",
+        "highway",
+        "ter",
+        "terrace",
+        "pkwy",
+        "parkway",
+        "apt",
+        "apartment",
+        "suite",
+        "ste",
+        "unit",
+        "flat",
+        "floor",
+        "po",
+        "box",
+    ]
+)
+_CITY_RE = re.compile(r"[^\W\d_]+(?:[ .'-]+[^\W\d_]+)*")
+_REGION_POSTCODE_RE = re.compile(
+    r"(?P<region>[^\W\d_]+(?:[ .'-]+[^\W\d_]+)*)\s+"
+    r"(?P<postcode>(?=[A-Z0-9]*\d)[A-Z0-9]{2,5}(?:[ -][A-Z0-9]{2,4})?)"
+)
+
+
+def mask_address(address: str) -> str:
+    """The city and postcode of an address, without the street or house number.
+
+    Args:
+        address: An address shaped like the seed's, "<number> <street>, <city>,
+            <region> <postcode>" (or "<street>, <city> <postcode>").
+
+    Returns:
+        "<city>, <region> <postcode>", or `GENERIC_ADDRESS` when the shape is not
+        recognised (so nothing of the street can leak).
+
+    >>> mask_address("1234 Oak Street, Springfield, IL 62704")
+    'Springfield, IL 62704'
+    >>> mask_address("somewhere nice")
+    'the address on the order'
+    """
+    parts = [p.strip() for p in (address or "")[:500].split(",") if p.strip()]
+    if len(parts) < 2:
+        return GENERIC_ADDRESS
+    tail = _REGION_POSTCODE_RE.fullmatch(parts[-1])
+    if tail is None or _has_street_word(tail.group("region")):
+        return GENERIC_ADDRESS
+    masked = f"{tail.group('region')} {tail.group('postcode')}"
+    city = parts[-2]
+    if len(parts) >= 3 and _CITY_RE.fullmatch(city) and not _has_street_word(city):
+        return f"{city}, {masked}"
+    return masked
+
+
+def _has_street_word(text: str) -> bool:
+    return any(word.strip(".") in _STREET_WORDS for word in text.lower().split())

@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from actions.orders import ORDER_NUMBER_PATTERN, normalise_order_number
+
 MAX_TEXT_CHARS = 500
-ORDER_ID_RE = re.compile(r"(?<!\d)#?(\d{6})(?!\d)")
+# An order number in free text; group 1 is the reference as written (pass it through
+# `normalise_order_number` for the canonical form).
+ORDER_ID_RE = re.compile(rf"(?<![A-Za-z0-9])({ORDER_NUMBER_PATTERN})(?!\d)", re.IGNORECASE)
 _LOOSE_ORDER_RE = re.compile(
     r"\border\s*(?:number|no\.?|num|id)?\s*(?:is\s+)?[:#]?\s*(\d{1,12})(?!\d)"
 )
@@ -214,17 +218,20 @@ def content_terms(text: str, *, drop_attributes: bool = False) -> list[str]:
 def extract_order_id(text: str | None) -> str | None:
     """Find an order number in free text.
 
-    Prefers a 6-digit number; otherwise a number written after "order" (which the
-    caller will then report as unknown rather than silently ignore).
+    Prefers an order number (`SI` + 10 digits, in any case, after `#`, with a dash or
+    spaces), returned in canonical form; otherwise a number written after "order"
+    (which the caller will then report as unknown rather than silently ignore).
 
-    >>> extract_order_id("where is my order #123456?")
+    >>> extract_order_id("where is my order #si-4829301746?")
+    'SI4829301746'
+    >>> extract_order_id("my order number is 123456")
     '123456'
     """
-    clean = (text or "")[:2000].lower()
+    clean = (text or "")[:2000]
     match = ORDER_ID_RE.search(clean)
     if match:
-        return match.group(1)
-    loose = _LOOSE_ORDER_RE.search(clean)
+        return normalise_order_number(match.group(1))
+    loose = _LOOSE_ORDER_RE.search(clean.lower())
     return loose.group(1) if loose else None
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from actions.access import known_order
 from actions.base import EventList, ShopAction, Turn, slot_events
 from actions.models import DeliveryOption, Order, OrderStatus, PaymentMethod, Product, ShopPolicy
-from actions.orders import find_order, return_days, return_deadline, utcnow
+from actions.orders import return_days, return_deadline, utcnow
 from actions.product_actions import resolve_mentioned
 from actions.replies import ask_buttons, day, money, truncate
 from actions.search import get_product
@@ -26,11 +27,17 @@ class ActionReturnPolicy(ShopAction):
         """Answer for the order if one is mentioned, else for the product, else in general."""
         order_id = turn.order_id()
         if order_id:
-            order = find_order(turn.session, order_id)
+            order = known_order(turn)
             if order is None:
+                # Only an order the shopper has shown is theirs is described; the same
+                # words whether the number exists or not.
                 turn.say(
-                    f"I couldn't find order {truncate(order_id, 20)}. Here is our general policy: "
-                    f"{_policy(turn, 'returns')}"
+                    f"Here is our general policy: {_policy(turn, 'returns')}\nTo check the "
+                    f"items of order {truncate(order_id, 20)}, ask me where it is first, so I "
+                    "can confirm it's yours.",
+                    buttons=ask_buttons(
+                        [("Track it", f"Where is order {truncate(order_id, 20)}?")]
+                    ),
                 )
                 return []
             return self._for_order(turn, order)
@@ -75,10 +82,10 @@ class ActionReturnPolicy(ShopAction):
             OrderStatus.REFUNDED: " This order has already been returned and refunded.",
         }.get(OrderStatus(order.status), "")
         turn.say(
-            f"Return policy for the items in order {order.id}:{status}\n" + "\n".join(lines),
-            buttons=ask_buttons([("Refund status", f"Refund status of order {order.id}")]),
+            f"Return policy for the items in order {order.number}:{status}\n" + "\n".join(lines),
+            buttons=ask_buttons([("Refund status", f"Refund status of order {order.number}")]),
         )
-        return slot_events(order_id=order.id)
+        return slot_events(order_id=order.number)
 
 
 class ActionDeliveryOptions(ShopAction):
@@ -102,10 +109,10 @@ class ActionDeliveryOptions(ShopAction):
         text = "We deliver with:\n" + "\n".join(lines)
         events: EventList = []
         products = None
-        order = find_order(turn.session, turn.order_id()) if turn.order_id() else None
+        order = known_order(turn)
         if order is not None:
-            text += f"\nYour order {order.id} goes by {order.shipping_method} delivery."
-            events = slot_events(order_id=order.id)
+            text += f"\nYour order {order.number} goes by {order.shipping_method} delivery."
+            events = slot_events(order_id=order.number)
         else:
             entity = turn.entity("product")
             resolution = resolve_mentioned(turn) if entity or turn.text else None

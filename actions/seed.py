@@ -1,7 +1,9 @@
 """Seed data: the DummyJSON catalog, shop policies, and an order history derived from carts.
 
-The history is deterministic: the same carts and the same seed give the same order
-ids, statuses, carriers and tracking numbers (dates are relative to the anchor day).
+The history is deterministic: the same carts and the same seed give the same internal
+order ids, statuses, carriers and tracking numbers (dates are relative to the anchor
+day). The numbers shoppers see (order numbers, invoice numbers) are drawn with
+`secrets` instead, so each install has its own and a public seed does not reveal them.
 Every cart becomes one order; order statuses cover the whole lifecycle.
 """
 
@@ -10,7 +12,9 @@ from __future__ import annotations
 import json
 import random
 import re
+import secrets
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +22,7 @@ from typing import Any, TypedDict
 
 from actions.errors import CatalogSourceError
 from actions.models import OrderStatus, RefundStatus
+from actions.orders import new_order_number
 
 SHOP_DATA_FILE = Path(__file__).resolve().parent / "data" / "shop.json"
 _TERM_RE = re.compile(r"[a-z0-9]+")
@@ -321,7 +326,8 @@ def derive_history(
         carts: Seed carts (each becomes one order).
         products: Catalog rows (prices and names).
         shop: Shop data from `load_shop_data` (delivery options, payment methods, carriers).
-        seed: Random seed; the same seed gives the same ids and statuses.
+        seed: Random seed; the same seed gives the same internal ids and statuses
+            (order and invoice numbers come from `secrets`, new on every call).
         anchor: "Now" of the history; every date lies before it.
 
     Returns:
@@ -346,12 +352,16 @@ def derive_history(
     addresses = {c["id"]: c["address"] for c in history.customers}
 
     order_ids = sorted(rng.sample(range(100_000, 1_000_000), len(carts)))
+    order_numbers = _unique(new_order_number, len(carts))
+    invoice_suffixes = iter(_unique(lambda: f"{secrets.randbelow(10**6):06d}", len(carts)))
     statuses = _status_plan(len(carts), rng)
     options = shop["delivery_options"]
     payments = [m["name"] for m in shop["payment_methods"]]
     carriers = shop["carriers"]
     line_id = 0
-    for cart, order_id, status in zip(carts, order_ids, statuses, strict=True):
+    for cart, order_id, number, status in zip(
+        carts, order_ids, order_numbers, statuses, strict=True
+    ):
         history.carts.append({"id": cart.id, "customer_id": cart.user_id})
         for ln in cart.lines:
             history.cart_lines.append(
@@ -392,6 +402,7 @@ def derive_history(
         placed = anchor - timedelta(days=rng.randint(*age_days), hours=rng.randint(1, 20))
         order: dict[str, Any] = {
             "id": order_id,
+            "number": number,
             "customer_id": cart.user_id,
             "status": status.value,
             "placed_at": placed,
@@ -415,7 +426,7 @@ def derive_history(
             order["paid_at"] = placed + timedelta(minutes=rng.randint(1, 30))
             history.invoices.append(
                 {
-                    "number": f"INV-{order['paid_at'].year}-{order_id}",
+                    "number": f"INV-{order['paid_at'].year}-{next(invoice_suffixes)}",
                     "order_id": order_id,
                     "issued_at": order["paid_at"],
                     "amount": total,
@@ -464,6 +475,14 @@ def derive_history(
             )
         history.orders.append(order)
     return history
+
+
+def _unique(draw: Callable[[], str], n: int) -> list[str]:
+    """`n` distinct values of `draw()` (a `secrets`-based generator), in drawing order."""
+    seen: dict[str, None] = {}
+    while len(seen) < n:
+        seen.setdefault(draw(), None)
+    return list(seen)
 
 
 def _add_shipment(

@@ -1,27 +1,103 @@
-"""Start the rasa-sdk action server on this package (same as `python -m rasa_sdk --actions actions`)."""
+"""The action server: rasa-sdk's app on this package, bound to loopback, calls signed.
+
+`python -m rasa_sdk --actions actions` still serves the same actions (Rasa
+compatibility), but `shopintent actions` is the way to run them for shoppers: it
+binds 127.0.0.1 unless told otherwise, and with `SHOPINTENT_ACTIONS_SECRET` set it
+answers 401 to any `/webhook` call whose `X-Shopintent-Signature` is not
+`sha256=<hex HMAC-SHA256 of the raw body>` under that secret.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
 DEFAULT_PORT = 5055
+DEFAULT_HOST = "127.0.0.1"
+SIGNATURE_HEADER = "X-Shopintent-Signature"
+_SIGNED_PATHS = ("/webhook",)
+
+logger = logging.getLogger(__name__)
 
 
-def serve(port: int = DEFAULT_PORT, *, prepare_store: bool = True) -> None:
-    """Prepare the store, then run the rasa-sdk action server until interrupted.
+def signature_for(secret: str, body: bytes) -> str:
+    """The signature header's value for a raw body: `sha256=<hex HMAC-SHA256>`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """Whether `header` is the right signature of `body` (constant-time)."""
+    if not header:
+        return False
+    return hmac.compare_digest(header.strip().encode(), signature_for(secret, body).encode())
+
+
+def create_server_app(secret: str | None) -> Sanic:
+    """rasa-sdk's Sanic app for the `actions` package, with the signature check.
+
+    Args:
+        secret: `SHOPINTENT_ACTIONS_SECRET`; None serves unsigned calls (development).
+
+    Returns:
+        The app (routes `/webhook`, `/actions`, `/health` as rasa-sdk defines them).
+    """
+    from rasa_sdk.endpoint import create_app
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    app = create_app(executor, cors_origins=[])
+
+    @app.on_request
+    async def check_signature(request: Request) -> HTTPResponse | None:
+        if secret is None or request.path not in _SIGNED_PATHS:
+            return None
+        if signature_ok(secret, request.body or b"", request.headers.get(SIGNATURE_HEADER)):
+            return None
+        logger.warning("refused an unsigned or wrongly signed call to %s", request.path)
+        return response.json(
+            {
+                "error": "unauthorized",
+                "message": f"expected a valid {SIGNATURE_HEADER} header (sha256=<hex HMAC-SHA256 "
+                "of the raw body> with SHOPINTENT_ACTIONS_SECRET)",
+            },
+            status=401,
+        )
+
+    return app
+
+
+def serve(
+    port: int = DEFAULT_PORT, *, host: str = DEFAULT_HOST, prepare_store: bool = True
+) -> None:
+    """Prepare the store, then run the action server until interrupted.
 
     Args:
         port: TCP port of the server.
+        host: Interface to bind; loopback unless the deployment needs more.
         prepare_store: Create and seed an empty store first (honours SHOPINTENT_AUTO_SEED),
             so the first shopper does not wait for it.
 
     Raises:
         ActionsError: The store is unavailable or empty with auto-seeding off.
     """
-    from rasa_sdk.__main__ import main_from_args
-    from rasa_sdk.endpoint import create_argument_parser
+    from actions.config import get_settings
 
     if prepare_store:
         from actions.store import ready_session_factory
 
         ready_session_factory()
-    args = create_argument_parser().parse_args(["--actions", "actions", "--port", str(port)])
-    main_from_args(args)
+    settings = get_settings()
+    if settings.actions_secret is None:
+        logger.warning(
+            "SHOPINTENT_ACTIONS_SECRET is not set: the action server accepts unsigned calls"
+        )
+    app = create_server_app(settings.actions_secret)
+    print(f"actions: http://{host}:{port}/webhook", flush=True)
+    app.prepare(host=host, port=port, single_process=True, access_log=False, motd=False)
+    Sanic.serve_single(app)

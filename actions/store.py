@@ -21,7 +21,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,9 +46,12 @@ from actions.models import (
     DeliveryOption,
     Invoice,
     Order,
+    OrderAudit,
     OrderLine,
+    OrderLookupFailure,
     OrderStatus,
     PaymentMethod,
+    PendingChange,
     Product,
     ProductReview,
     Refund,
@@ -77,11 +91,13 @@ class SeedSummary:
 class OrderSummary:
     """One row of `shopintent db orders`."""
 
-    id: int
-    status: str
-    customer: str
-    total: float
-    placed_at: str
+    id: str  # the order number shoppers see and type (`Order.number`), not the internal key
+    status: str  # an `OrderStatus` value
+    customer_id: str  # the owner's id as text, as in a JWT `sub`
+    email: str  # the owner's e-mail address
+    customer: str  # the owner's name
+    total: float  # in the order's currency
+    placed_at: str  # YYYY-MM-DD
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -144,11 +160,12 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
             raise
 
 
-def init_db(url: str | None = None) -> None:
+def init_db(url: str | None = None, *, revision: str = "head") -> None:
     """Create or upgrade the schema to the latest Alembic revision.
 
     Args:
         url: Database URL; default the configured one.
+        revision: Upgrade only this far (tests of a migration start from an older one).
 
     Raises:
         StoreUnavailableError: The database cannot be reached.
@@ -160,14 +177,40 @@ def init_db(url: str | None = None) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     engine = get_engine(url)
     try:
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Replicas starting together: one migrates, the others wait here.
-                conn.execute(text("SELECT pg_advisory_xact_lock(715517)"))
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # Batch migrations rebuild SQLite tables; with foreign keys on, dropping
+                # the old table would cascade-delete its children. The pragma only works
+                # outside a transaction, so it is set before BEGIN and checked before COMMIT.
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
+            try:
+                with conn.begin():
+                    if conn.dialect.name == "postgresql":
+                        # Replicas starting together: one migrates, the others wait here.
+                        conn.execute(text("SELECT pg_advisory_xact_lock(715517)"))
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, revision)
+                    if sqlite:
+                        _check_foreign_keys(conn)
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    conn.commit()
     except OperationalError as exc:
         raise StoreUnavailableError(_unreachable(engine, exc)) from exc
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise StoreNotReadyError(
+            f"expected every foreign key to hold after the schema upgrade, but rows of "
+            f"{', '.join(tables)} point at missing rows; the upgrade was rolled back. "
+            "Run `PRAGMA foreign_key_check` on the database and fix or delete those rows."
+        )
 
 
 def _unreachable(engine: Engine, exc: Exception) -> str:
@@ -308,6 +351,9 @@ def refresh_search_terms(session: Session) -> int:
 def clear_shop_data(session: Session) -> None:
     """Delete every row the seed writes (children first), keeping the schema."""
     for model in (
+        PendingChange,
+        OrderAudit,
+        OrderLookupFailure,
         TrackingEvent,
         Shipment,
         Refund,
@@ -387,7 +433,7 @@ def ready_session_factory(url: str | None = None) -> sessionmaker[Session]:
 def list_orders(
     url: str | None = None, *, status: str | None = None, limit: int = 20
 ) -> list[OrderSummary]:
-    """List seeded orders, newest first.
+    """List seeded orders, newest first, with the number and owner a shopper would give.
 
     Args:
         url: Database URL; default the configured one.
@@ -411,7 +457,15 @@ def list_orders(
             "the store has no tables yet; run `shopintent db init && shopintent db seed`."
         )
     query = (
-        select(Order.id, Order.status, Customer.name, Order.total, Order.placed_at)
+        select(
+            Order.number,
+            Order.status,
+            Order.customer_id,
+            Customer.email,
+            Customer.name,
+            Order.total,
+            Order.placed_at,
+        )
         .join(Customer, Customer.id == Order.customer_id)
         .order_by(Order.placed_at.desc(), Order.id)
         .limit(limit)
@@ -422,13 +476,15 @@ def list_orders(
         with session_factory(url)() as session:
             return [
                 OrderSummary(
-                    id=oid,
+                    id=number,
                     status=st,
+                    customer_id=str(customer_id),
+                    email=email,
                     customer=name,
                     total=float(total),
                     placed_at=placed.strftime("%Y-%m-%d"),
                 )
-                for oid, st, name, total, placed in session.execute(query)
+                for number, st, customer_id, email, name, total, placed in session.execute(query)
             ]
     except SQLAlchemyError as exc:
         raise StoreUnavailableError(f"cannot list orders: {exc}") from exc

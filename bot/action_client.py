@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -20,6 +23,12 @@ def _rasa_version() -> str:
 
 
 RASA_VERSION = _rasa_version()
+SIGNATURE_HEADER = "X-Shopintent-Signature"
+
+
+def sign_body(secret: str, body: bytes) -> str:
+    """The signature header's value for a raw request body: `sha256=<hex HMAC-SHA256>`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class ActionClient:
@@ -28,12 +37,15 @@ class ActionClient:
     Args:
         endpoint: The action server's webhook URL, e.g. `http://127.0.0.1:5055/webhook`.
         timeout_s: Seconds before a call counts as failed.
+        secret: `SHOPINTENT_ACTIONS_SECRET`; when set, every call carries
+            `X-Shopintent-Signature: sha256=<hex HMAC-SHA256 of the raw body>`.
 
     >>> client = ActionClient("http://127.0.0.1:5055/webhook", timeout_s=5)
     """
 
-    def __init__(self, endpoint: str, timeout_s: float) -> None:
+    def __init__(self, endpoint: str, timeout_s: float, secret: str | None = None) -> None:
         self.endpoint = endpoint.rstrip("/")
+        self._secret = secret
         self.base_url = self.endpoint.removesuffix("/webhook")
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s),
@@ -70,8 +82,12 @@ class ActionClient:
             "tracker": tracker,
             "domain": domain,
         }
+        raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        headers = {"Content-Type": "application/json"}
+        if self._secret is not None:
+            headers[SIGNATURE_HEADER] = sign_body(self._secret, raw)
         try:
-            response = await self._client.post(self.endpoint, json=body)
+            response = await self._client.post(self.endpoint, content=raw, headers=headers)
         except httpx.TimeoutException as exc:
             raise ActionServerError(
                 f"the action server at {self.endpoint} did not answer {action_name!r} in time; "
@@ -82,6 +98,11 @@ class ActionClient:
                 f"could not reach the action server at {self.endpoint} ({exc.__class__.__name__}); "
                 "start it with `shopintent actions` or fix SHOPINTENT_ACTION_ENDPOINT"
             ) from exc
+        if response.status_code == 401:
+            raise ActionServerError(
+                f"the action server refused the call to {action_name!r} (401): the bot's "
+                "SHOPINTENT_ACTIONS_SECRET does not match the action server's"
+            )
         if response.status_code in (400, 404):
             raise ActionRejectedError(
                 f"the action server answered {response.status_code} for {action_name!r}: "

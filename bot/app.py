@@ -10,6 +10,7 @@ import asyncio
 import hmac
 import json
 import logging
+import secrets
 import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,13 +29,24 @@ from bot.classifier import BatchingClassifier, Classifier
 from bot.domain import load_domain
 from bot.errors import (
     BotError,
+    InsecureSettingsError,
     InvalidMessageError,
     InvalidRequestError,
+    InvalidSenderError,
+    MissingSenderError,
     PayloadTooLargeError,
     UnauthorizedError,
 )
+from bot.identity import (
+    ConversationIds,
+    client_ref,
+    derive_key,
+    issue_customer_token,
+    verify_customer_token,
+)
 from bot.policy import DialoguePolicy
-from bot.service import ChatService
+from bot.review.settings import get_review_settings
+from bot.service import Caller, ChatService
 from bot.settings import BotSettings
 from bot.store import TranscriptStore
 from bot.types import BotMessage
@@ -73,6 +85,34 @@ def _check_text(value: Any, field: str, max_chars: int, *, allow_newlines: bool)
     return value
 
 
+def _conversation_secret(settings: BotSettings) -> str | None:
+    """The secret conversation ids are signed with: its own, else one the bot has anyway."""
+    for secret in (
+        settings.conversation_secret,
+        settings.identity_secret,
+        settings.actions_secret,
+        settings.webhook_token,
+    ):
+        if secret is not None:
+            return secret
+    return None
+
+
+def check_production(settings: BotSettings) -> None:
+    """Refuse production mode without its secrets.
+
+    Raises:
+        InsecureSettingsError: `SHOPINTENT_ENV=production` and a secret is missing or short.
+    """
+    problems = settings.production_problems(get_review_settings().review_token)
+    if problems:
+        raise InsecureSettingsError(
+            "SHOPINTENT_ENV=production needs every secret set: "
+            + "; ".join(problems)
+            + ". Generate each with `openssl rand -hex 32`, or run with SHOPINTENT_ENV=development"
+        )
+
+
 def get_chat(request: Request) -> ChatService:
     """The app's chat service (a FastAPI dependency; tests can override it)."""
     service: ChatService = request.app.state.chat
@@ -109,8 +149,21 @@ def create_app(
     Returns:
         The FastAPI app; run it with uvicorn, or use it with `TestClient` in a `with` block.
 
+    Raises:
+        InsecureSettingsError: Production mode without its secrets.
+
     >>> app = create_app(BotSettings())  # doctest: +SKIP
     """
+    check_production(settings)
+    secret = _conversation_secret(settings)
+    if secret is None:
+        logger.warning(
+            "no secret configured: conversation ids are signed with a key that lasts "
+            "as long as this process (set SHOPINTENT_CONVERSATION_SECRET to keep them)"
+        )
+        secret = secrets.token_hex(32)
+    conversations = ConversationIds(derive_key(secret, "conversation-ids"))
+    client_key = derive_key(secret, "client-ref")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -122,7 +175,9 @@ def create_app(
         )
         db = store or TranscriptStore(settings.database_url, settings.lock_timeout_s)
         await asyncio.to_thread(db.create_tables)
-        client = action_client or ActionClient(settings.action_endpoint, settings.action_timeout_s)
+        client = action_client or ActionClient(
+            settings.action_endpoint, settings.action_timeout_s, settings.actions_secret
+        )
         batching = BatchingClassifier(model)
         policy = DialoguePolicy(
             domain,
@@ -164,20 +219,54 @@ def create_app(
             {"error": "invalid_request", "message": str(exc.errors())[:500]}, status_code=422
         )
 
-    def authorised(request: Request) -> None:
-        if settings.webhook_token is None:
-            return
+    def server_caller(request: Request) -> bool:
+        """Whether the caller holds the webhook token (a server, which may name sender ids).
+
+        No token sent: a browser, which must use a conversation id the bot issued. A
+        token sent that is wrong: 401.
+        """
         header = request.headers.get("authorization", "")
         given = (
             header[7:] if header[:7].lower() == "bearer " else request.query_params.get("token", "")
         )
-        if not hmac.compare_digest(given.encode(), settings.webhook_token.encode()):
+        if not given:
+            return False
+        if settings.webhook_token is None or not hmac.compare_digest(
+            given.encode(), settings.webhook_token.encode()
+        ):
             raise UnauthorizedError(
-                "this webhook needs the shared token: send `Authorization: Bearer <token>` or "
-                "`?token=<token>` (SHOPINTENT_WEBHOOK_TOKEN on the server)"
+                "the webhook token is wrong: send the shared token as `Authorization: Bearer "
+                "<token>` (SHOPINTENT_WEBHOOK_TOKEN on the server), or no token and a "
+                "conversation id from POST /webhooks/rest/session"
             )
+        return True
 
-    Auth = Depends(authorised)
+    ServerCaller = Depends(server_caller)
+
+    def verified_customer(metadata: Any) -> str | None:
+        """The customer id of `metadata.customer_token`, or None for a guest (no token)."""
+        if not isinstance(metadata, dict) or metadata.get("customer_token") in (None, ""):
+            return None
+        return verify_customer_token(metadata["customer_token"], settings.identity_secret)
+
+    def read_json_object(raw: bytes, example: str) -> dict[str, Any]:
+        try:
+            payload = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise InvalidRequestError(
+                f"expected a UTF-8 JSON body like {example}, "
+                f"found something that does not parse ({exc.__class__.__name__})"
+            ) from exc
+        if not isinstance(payload, dict):
+            raise InvalidRequestError(
+                f"expected a JSON object like {example}, found {type(payload).__name__}"
+            )
+        metadata = payload.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise InvalidMessageError(
+                f"expected `metadata` to be an object or absent, found {type(metadata).__name__}"
+            )
+        return payload
 
     async def read_body(request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -194,42 +283,57 @@ def create_app(
                 )
         return bytes(body)
 
-    @app.post("/webhooks/rest/webhook", dependencies=[Auth])
-    async def webhook(request: Request, service: Chat) -> JSONResponse:
-        """Rasa's REST channel: `{"sender", "message", "metadata"}` in, a list of messages out."""
-        raw = await read_body(request)
-        try:
-            payload = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise InvalidRequestError(
-                f'expected a UTF-8 JSON body like {{"sender": "u1", "message": "hi"}}, '
-                f"found something that does not parse ({exc.__class__.__name__})"
-            ) from exc
-        if not isinstance(payload, dict):
-            raise InvalidRequestError(
-                f"expected a JSON object with `sender` and `message`, found {type(payload).__name__}"
+    @app.post("/webhooks/rest/session")
+    async def session(request: Request, _server: bool = ServerCaller) -> dict[str, str]:
+        """Start a conversation: returns the `sender` id to send with every message.
+
+        The id is signed by the bot, so nobody can make one up or take over someone
+        else's. A `metadata.customer_token` in the body is checked here too (401 when
+        expired or forged), so the widget learns at once that a sign-in is stale.
+        """
+        payload = read_json_object(await read_body(request), '{"metadata": {}}')
+        verified_customer(payload.get("metadata"))
+        return {"sender": conversations.issue()}
+
+    @app.post("/webhooks/rest/webhook")
+    async def webhook(
+        request: Request, service: Chat, server: bool = ServerCaller
+    ) -> JSONResponse:
+        """Rasa's REST channel: `{"sender", "message", "metadata"}` in, a list of messages out.
+
+        `sender` must be a conversation id from `POST /webhooks/rest/session`; callers
+        holding the webhook token may name their own. A signed-in shopper's token rides
+        in `metadata.customer_token`.
+        """
+        payload = read_json_object(
+            await read_body(request),
+            '{"sender": "<id from /webhooks/rest/session>", "message": "hi"}',
+        )
+        if payload.get("sender") in (None, ""):
+            raise MissingSenderError(
+                "expected a `sender`: the conversation id from POST /webhooks/rest/session "
+                '(send {"sender": "...", "message": "..."})'
+            )
+        sender = _check_text(
+            payload["sender"], "sender", settings.max_sender_chars, allow_newlines=False
+        )
+        if not server and not conversations.valid(sender):
+            raise InvalidSenderError(
+                "this conversation id was not issued by this bot (or has been signed with "
+                "another secret); get one from POST /webhooks/rest/session"
             )
         if "message" not in payload:
             raise InvalidMessageError(
                 f"expected a `message` field, found only {sorted(payload)[:10]}; "
                 'send {"sender": "...", "message": "..."}'
             )
-        # Rasa's REST channel calls a conversation without a sender "default".
-        sender = _check_text(
-            payload.get("sender", "default"),
-            "sender",
-            settings.max_sender_chars,
-            allow_newlines=False,
-        )
         message = _check_text(
             payload["message"], "message", settings.max_message_chars, allow_newlines=True
         )
-        metadata = payload.get("metadata")
-        if metadata is not None and not isinstance(metadata, dict):
-            raise InvalidMessageError(
-                f"expected `metadata` to be an object or absent, found {type(metadata).__name__}"
-            )
-        replies = await service.handle(sender, message)
+        customer = verified_customer(payload.get("metadata"))
+        address = request.client.host if request.client else None
+        caller = Caller(customer_id=customer, client_ref=client_ref(client_key, address))
+        replies = await service.handle(sender, message, caller)
         return JSONResponse([_wire(r) for r in replies])
 
     @app.get("/webhooks/rest/")
@@ -271,13 +375,32 @@ def create_app(
     async def favicon() -> Response:
         return Response(status_code=204)
 
-    if settings.demo_page:
+    if settings.serves_demo_page:
 
         @app.get("/", response_class=HTMLResponse)
         async def demo_page() -> HTMLResponse:
-            """A small demo shop page that embeds the widget."""
+            """A small demo shop page that embeds the widget (development only)."""
             token = escape(settings.webhook_token or "", quote=True)
             return HTMLResponse(_static("demo.html").replace("{{TOKEN}}", token))
+
+        @app.post("/demo/customer-token", include_in_schema=False)
+        async def demo_customer_token(request: Request) -> JSONResponse:
+            """Sign a demo shopper in, as a shop's backend would (development only)."""
+            if settings.identity_secret is None:
+                return JSONResponse(
+                    {
+                        "error": "not_found",
+                        "message": "sign-in is off: set SHOPINTENT_IDENTITY_SECRET",
+                    },
+                    status_code=404,
+                )
+            payload = read_json_object(await read_body(request), '{"customer_id": "1"}')
+            customer = payload.get("customer_id")
+            if not isinstance(customer, str | int) or not str(customer).strip():
+                raise InvalidMessageError('expected {"customer_id": "<id>"}, a non-empty id')
+            customer_id = str(customer).strip()[:64]
+            token = issue_customer_token(customer_id, settings.identity_secret)
+            return JSONResponse({"token": token, "customer_id": customer_id})
 
     return app
 

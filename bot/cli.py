@@ -50,7 +50,11 @@ def register(sub: Any) -> None:
         description="Send each line you type to a running bot's REST webhook and print the answers.",
     )
     chat.add_argument("--url", default="http://127.0.0.1:5005", help="the bot's base URL")
-    chat.add_argument("--sender", default="terminal", help="conversation id")
+    chat.add_argument(
+        "--sender",
+        default=None,
+        help="conversation id (needs --token; default: a new conversation from the bot)",
+    )
     chat.add_argument("--token", default=os.environ.get("SHOPINTENT_WEBHOOK_TOKEN"), help="token")
     chat.set_defaults(func=run_chat)
     review_commands.register(sub)
@@ -77,6 +81,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
     apply_overrides(args)
     settings = get_settings()
+    from bot.app import check_production
+
+    check_production(settings)
     # Fail here with a clean message rather than inside uvicorn's lifespan.
     load_domain(settings.domain_path, settings.policy_path)
     require_model(settings.model_dir)
@@ -99,10 +106,26 @@ def run_chat(args: argparse.Namespace) -> int:
     """Read lines from stdin, send them to the bot, print what it answers."""
     import httpx
 
-    url = args.url.rstrip("/") + "/webhooks/rest/webhook"
+    base = args.url.rstrip("/")
+    url = base + "/webhooks/rest/webhook"
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
-    print(f"chatting with {url} as {args.sender!r}; Ctrl-D to stop", flush=True)
     with httpx.Client(timeout=30) as client:
+        sender = args.sender
+        if sender is None:
+            # Without the webhook token only a conversation id the bot issued is accepted.
+            try:
+                started = client.post(f"{base}/webhooks/rest/session", json={}, headers=headers)
+            except httpx.HTTPError as exc:
+                raise BotError(
+                    f"could not reach the bot at {base} ({exc}); start it with `shopintent up`"
+                ) from exc
+            if started.status_code != 200:
+                raise BotError(
+                    f"the bot refused to start a conversation (HTTP {started.status_code}): "
+                    f"{started.text[:200]}"
+                )
+            sender = str(started.json()["sender"])
+        print(f"chatting with {url} as {sender!r}; Ctrl-D to stop", flush=True)
         while True:
             try:
                 line = input("you> ")
@@ -113,7 +136,7 @@ def run_chat(args: argparse.Namespace) -> int:
                 continue
             try:
                 response = client.post(
-                    url, json={"sender": args.sender, "message": line}, headers=headers
+                    url, json={"sender": sender, "message": line}, headers=headers
                 )
             except httpx.HTTPError as exc:
                 raise BotError(

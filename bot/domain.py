@@ -47,6 +47,10 @@ class SlotPrompt:
         invalid: Response said when the answer is not a valid value.
         pattern: Regex with one group that pulls the value out of a message.
         valid: Regex the whole (extracted) value must match.
+        skip_when_set: The form does not ask when one of these slots has a value
+            (a signed-in shopper is not asked for an order number).
+        skip_when_equal: The form does not ask when, for a pair `(a, b)`, slots `a`
+            and `b` hold the same value (a guest who proved an order is not asked again).
     """
 
     slot: str
@@ -54,6 +58,51 @@ class SlotPrompt:
     invalid: str
     pattern: re.Pattern[str]
     valid: re.Pattern[str]
+    skip_when_set: tuple[str, ...] = ()
+    skip_when_equal: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ProtectedSlots:
+    """Slots a shopper can never set: no NLU entity, `/intent{...}` or message text fills them.
+
+    Attributes:
+        identity: Set by the bot on every turn from the verified sign-in token.
+        client: Set by the bot on every turn: a keyed hash of the client address.
+        set_by_actions: Only the action server's events may set these.
+        transient: Sent to the action server for one call and never stored (the
+            guest's order e-mail, read from the unredacted message).
+    """
+
+    identity: str | None = None
+    client: str | None = None
+    set_by_actions: frozenset[str] = frozenset()
+    transient: frozenset[str] = frozenset()
+
+    @property
+    def bot_owned(self) -> frozenset[str]:
+        """Slots only the bot itself sets."""
+        return frozenset(s for s in (self.identity, self.client) if s is not None)
+
+    @property
+    def all(self) -> frozenset[str]:
+        """Every protected slot."""
+        return self.bot_owned | self.set_by_actions | self.transient
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A change waits for an explicit yes: while `slot` is set, yes and no run these actions.
+
+    Any other message drops the waiting change, so a later "yes" to something else
+    never carries it out.
+    """
+
+    slot: str
+    affirm_intents: frozenset[str]
+    affirm_action: str
+    deny_intents: frozenset[str]
+    deny_action: str
 
 
 @dataclass(frozen=True)
@@ -86,6 +135,8 @@ class Domain:
         restart_response: Said after `/restart`.
         intent_titles: Human-readable intent names for suggestion buttons.
         form_stay_intents: Intents that never interrupt an active form.
+        protected: Slots the shopper cannot set, and who may.
+        confirmation: How a change that waits for a yes is confirmed, or None.
         raw: The domain file as loaded; sent to the action server.
     """
 
@@ -101,6 +152,8 @@ class Domain:
     restart_response: str
     intent_titles: dict[str, str]
     form_stay_intents: frozenset[str]
+    protected: ProtectedSlots = field(default_factory=ProtectedSlots)
+    confirmation: Confirmation | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -262,12 +315,19 @@ def load_domain(domain_path: Path, policy_path: Path) -> Domain:
         if slot not in slots:
             problems.append(f"{where} is for a slot domain.yml does not define")
         spec = spec or {}
+        skip_set = [str(x) for x in spec.get("skip_when_set") or []]
+        skip_equal = [(str(a), str(b)) for a, b in (spec.get("skip_when_equal") or {}).items()]
+        for name in [*skip_set, *(n for pair in skip_equal for n in pair)]:
+            if name not in slots:
+                problems.append(f"{where} skips on slot {name!r}, which domain.yml does not define")
         slot_prompts[str(slot)] = SlotPrompt(
             slot=str(slot),
             ask=need_response(spec.get("ask"), where),
             invalid=need_response(spec.get("invalid"), where),
             pattern=_compile(str(spec.get("pattern", r"(\S+)")), where),
             valid=_compile(str(spec.get("valid", r".+")), where),
+            skip_when_set=tuple(skip_set),
+            skip_when_equal=tuple(skip_equal),
         )
     for form, required in forms.items():
         for slot in required:
@@ -287,6 +347,31 @@ def load_domain(domain_path: Path, policy_path: Path) -> Domain:
             else None
         ),
     )
+    ps = policy.get("protected_slots") or {}
+    protected = ProtectedSlots(
+        identity=str(ps["identity"]) if ps.get("identity") else None,
+        client=str(ps["client"]) if ps.get("client") else None,
+        set_by_actions=frozenset(str(x) for x in ps.get("set_by_actions") or []),
+        transient=frozenset(str(x) for x in ps.get("transient") or []),
+    )
+    for name in protected.all:
+        if name not in slots:
+            problems.append(f"protected slot {name!r} is not a slot domain.yml defines")
+    confirmation = None
+    if policy.get("confirmation"):
+        cf = policy["confirmation"]
+        yes, no = cf.get("affirm") or {}, cf.get("deny") or {}
+        if cf.get("slot") not in protected.set_by_actions:
+            problems.append(
+                f"confirmation slot {cf.get('slot')!r} must be one of protected_slots.set_by_actions"
+            )
+        confirmation = Confirmation(
+            slot=str(cf.get("slot")),
+            affirm_intents=frozenset(yes.get("intents") or []),
+            affirm_action=need_action(yes.get("action"), "confirmation.affirm"),
+            deny_intents=frozenset(no.get("intents") or []),
+            deny_action=need_action(no.get("action"), "confirmation.deny"),
+        )
     action_failed = need_response(policy.get("action_failed_response"), "action_failed_response")
     restart = need_response(policy.get("restart_response"), "restart_response")
     if problems:
@@ -308,5 +393,7 @@ def load_domain(domain_path: Path, policy_path: Path) -> Domain:
         restart_response=restart,
         intent_titles={str(k): str(v) for k, v in (policy.get("intent_titles") or {}).items()},
         form_stay_intents=frozenset(policy.get("form_stay_intents") or []),
+        protected=protected,
+        confirmation=confirmation,
         raw=raw,
     )

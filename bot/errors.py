@@ -54,6 +54,33 @@ class UnauthorizedError(BotError):
     code = "unauthorized"
 
 
+class MissingSenderError(BotError):
+    """A webhook message without `sender`: the bot does not guess whose conversation it is."""
+
+    status_code = 400
+    code = "missing_sender"
+
+
+class InvalidSenderError(BotError):
+    """The `sender` is not a conversation id this bot issued (and no webhook token was sent)."""
+
+    status_code = 401
+    code = "invalid_sender"
+
+
+class InvalidCustomerTokenError(BotError):
+    """`metadata.customer_token` is expired, forged, malformed or not accepted here."""
+
+    status_code = 401
+    code = "invalid_customer_token"
+
+
+class InsecureSettingsError(BotError):
+    """Production mode without the secrets it needs."""
+
+    code = "insecure_settings"
+
+
 class ActionServerError(BotError):
     """The action server could not be reached, timed out or failed."""
 

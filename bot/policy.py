@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.domain import FALLBACK_INTENT, Domain
+from bot.domain import FALLBACK_INTENT, Domain, SlotPrompt
 from bot.errors import ActionServerError
 from bot.tracker import Tracker
 from bot.types import ActionResult, BotMessage, Button, Entity, ParseResult
@@ -103,12 +103,16 @@ class DialoguePolicy:
         self.keep = keep_events
         self._server_domain = domain.as_action_server_domain()
 
-    async def handle(self, tracker: Tracker, parse: ParseResult) -> TurnOutcome:
+    async def handle(
+        self, tracker: Tracker, parse: ParseResult, raw_text: str | None = None
+    ) -> TurnOutcome:
         """Answer one parsed message and update the tracker.
 
         Args:
             tracker: The conversation; updated in place.
             parse: The message's parse result (redacted text).
+            raw_text: The message as typed, read only for transient slots (the guest's
+                order e-mail), which go to the action server and are never stored.
 
         Returns:
             The replies and the actions taken. Action failures are answered with an
@@ -119,10 +123,14 @@ class DialoguePolicy:
         tracker.turns += 1
         tracker.add_user(parse, self.keep)
         intent = parse["intent"]["name"]
+        raw = raw_text if raw_text is not None else parse["text"]
         self._slots_from_entities(tracker, parse)
 
+        if await self._confirm_or_drop(tracker, intent, out):
+            return out
+
         if tracker.active_form is not None and await self._continue_active_form(
-            tracker, parse, out
+            tracker, parse, out, raw
         ):
             return out
 
@@ -141,7 +149,7 @@ class DialoguePolicy:
             tracker.active_form = rule.form
             tracker.pending_action = rule.action
             tracker.form_intent = intent
-            self._slots_from_text(tracker, parse["text"], self.domain.forms[rule.form])
+            self._slots_from_text(tracker, parse["text"], self.domain.forms[rule.form], raw)
             tracker.add_event({"event": "active_loop", "name": rule.form}, self.keep)
             await self._advance_form(tracker, out)
             return out
@@ -150,6 +158,24 @@ class DialoguePolicy:
         if rule.action is not None:
             await self._run_action(tracker, rule.action, out)
         return out
+
+    async def _confirm_or_drop(self, tracker: Tracker, intent: str, out: TurnOutcome) -> bool:
+        """Carry out or discard a change that waits for a yes; any other message drops it.
+
+        Returns:
+            True when the message was the yes or the no (the turn is done).
+        """
+        confirmation = self.domain.confirmation
+        if confirmation is None or not tracker.slots.get(confirmation.slot):
+            return False
+        if intent in confirmation.affirm_intents:
+            await self._run_action(tracker, confirmation.affirm_action, out)
+            return True
+        if intent in confirmation.deny_intents:
+            await self._run_action(tracker, confirmation.deny_action, out)
+            return True
+        tracker.set_slot(confirmation.slot, None, self.keep)
+        return False
 
     def _maybe_new_session(self, tracker: Tracker) -> None:
         """Start a new session after `session_expiration_time` idle minutes, as Rasa does."""
@@ -177,7 +203,7 @@ class DialoguePolicy:
     # -- forms ---------------------------------------------------------------
 
     async def _continue_active_form(
-        self, tracker: Tracker, parse: ParseResult, out: TurnOutcome
+        self, tracker: Tracker, parse: ParseResult, out: TurnOutcome, raw: str
     ) -> bool:
         """Handle a message that arrives while a form waits for a slot.
 
@@ -191,8 +217,9 @@ class DialoguePolicy:
         if slot is None or prompt is None:
             self._end_form(tracker)
             return False
-        if tracker.slots.get(slot) is None:
-            bare = prompt.pattern.fullmatch(parse["text"].strip())
+        transient = slot in self.domain.protected.transient
+        if tracker.value(slot) is None:
+            bare = prompt.pattern.fullmatch((raw if transient else parse["text"]).strip())
             changes_topic = (
                 intent != tracker.form_intent
                 and intent in self.domain.rules
@@ -203,8 +230,8 @@ class DialoguePolicy:
             if bare is not None:
                 self._fill(tracker, slot, bare.group(1))
             elif not changes_topic:
-                self._slots_from_text(tracker, parse["text"], [slot])
-            if tracker.slots.get(slot) is None:
+                self._slots_from_text(tracker, parse["text"], [slot], raw)
+            if tracker.value(slot) is None:
                 if changes_topic:
                     self._end_form(tracker)
                     return False
@@ -223,7 +250,9 @@ class DialoguePolicy:
         if tracker.active_form is None:
             return
         for slot in self.domain.forms[tracker.active_form]:
-            if tracker.slots.get(slot) is None:
+            if self._skipped(tracker, self.domain.slot_prompts[slot]):
+                continue
+            if tracker.value(slot) is None:
                 tracker.requested_slot = slot
                 self._utter(tracker, self.domain.slot_prompts[slot].ask, out)
                 return
@@ -231,6 +260,17 @@ class DialoguePolicy:
         self._end_form(tracker)
         if action is not None:
             await self._run_action(tracker, action, out)
+
+    @staticmethod
+    def _skipped(tracker: Tracker, prompt: SlotPrompt) -> bool:
+        """Whether the form need not ask for this slot (see `SlotPrompt.skip_when_*`)."""
+        if any(tracker.slots.get(name) for name in prompt.skip_when_set):
+            return True
+        for a, b in prompt.skip_when_equal:
+            left, right = tracker.slots.get(a), tracker.slots.get(b)
+            if left and right and str(left).strip().upper() == str(right).strip().upper():
+                return True
+        return False
 
     def _end_form(self, tracker: Tracker) -> None:
         if tracker.active_form is not None:
@@ -245,25 +285,40 @@ class DialoguePolicy:
         text = str(value).strip().lstrip("#")
         if prompt is not None and not prompt.valid.fullmatch(text):
             return False
-        tracker.set_slot(slot, text, self.keep)
+        if slot in self.domain.protected.transient:
+            tracker.transient[slot] = text  # for this turn's action call; no event, not stored
+        else:
+            tracker.set_slot(slot, text, self.keep)
         return True
 
     def _slots_from_entities(self, tracker: Tracker, parse: ParseResult) -> None:
+        protected = self.domain.protected.all
         for entity in parse["entities"]:
             name = entity.get("entity")
+            if name in protected:
+                logger.info("ignored an entity for the protected slot %r", name)
+                continue
             if name in self.domain.slots and entity.get("value") is not None:
                 self._fill(tracker, str(name), entity["value"])
 
-    def _slots_from_text(self, tracker: Tracker, text: str, slots: list[str]) -> None:
-        """Pick slot values the NLU did not tag out of the text ("order 1042")."""
+    def _slots_from_text(self, tracker: Tracker, text: str, slots: list[str], raw: str) -> None:
+        """Pick slot values the NLU did not tag out of the text ("order SI4829301746").
+
+        Transient slots (the order e-mail) are read from the unredacted `raw` text;
+        other protected slots are never read from text.
+        """
+        protected = self.domain.protected
         for slot in slots:
             prompt = self.domain.slot_prompts.get(slot)
-            if prompt is None or tracker.slots.get(slot) is not None:
+            if prompt is None or tracker.value(slot) is not None:
                 continue
-            for match in prompt.pattern.finditer(text):
-                if any(ch.isdigit() for ch in match.group(1)) and self._fill(
-                    tracker, slot, match.group(1)
-                ):
+            transient = slot in protected.transient
+            if slot in protected.all and not transient:
+                continue
+            for match in prompt.pattern.finditer(raw if transient else text):
+                # A reference holds digits: the word "order" alone is not an order number.
+                has_digit = any(ch.isdigit() for ch in match.group(1))
+                if (transient or has_digit) and self._fill(tracker, slot, match.group(1)):
                     break
 
     # -- fallback ------------------------------------------------------------
@@ -360,13 +415,21 @@ class DialoguePolicy:
             return
         tracker.add_action(action, self.keep)
         followup: str | None = None
+        protected = self.domain.protected
         for event in result["events"]:
             kind = event.get("event")
             if kind == "slot" and isinstance(event.get("name"), str):
-                tracker.set_slot(event["name"], event.get("value"), self.keep)
+                name = event["name"]
+                if name in protected.bot_owned:
+                    logger.warning("action %s tried to set the bot's slot %r", action, name)
+                elif name in protected.transient:
+                    tracker.transient[name] = event.get("value")
+                else:
+                    tracker.set_slot(name, event.get("value"), self.keep)
             elif kind == "reset_slots":
                 for name in list(tracker.slots):
-                    tracker.slots[name] = self.domain.slots.get(name)
+                    if name not in protected.bot_owned:
+                        tracker.slots[name] = self.domain.slots.get(name)
             elif kind == "followup" and isinstance(event.get("name"), str):
                 followup = event["name"]
             elif kind == "active_loop" and event.get("name") is None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 import weakref
+from dataclasses import dataclass
 
 from bot.classifier import BatchingClassifier
 from bot.domain import FALLBACK_INTENT, Domain
@@ -16,6 +17,19 @@ from bot.tracker import Tracker
 from bot.types import BotMessage, ParseResult
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a message, as the bot verified it (never as the client claims).
+
+    Attributes:
+        customer_id: The signed-in shopper's id from a verified token, or None (guest).
+        client_ref: A keyed hash of the client address, for rate limits, or None.
+    """
+
+    customer_id: str | None = None
+    client_ref: str | None = None
 
 
 class ChatService:
@@ -62,16 +76,33 @@ class ChatService:
             )
             return fallback, f"classifier failed: {exc!r}"
 
-    async def handle(self, sender_id: str, message: str) -> list[BotMessage]:
+    def _apply_caller(self, tracker: Tracker, caller: Caller) -> None:
+        """Set the bot-owned slots from the verified caller; a new identity forgets proofs."""
+        protected = self.domain.protected
+        identity = protected.identity
+        if identity is not None and tracker.slots.get(identity) != caller.customer_id:
+            # Someone else (or a guest) now: nothing proven or pending carries over.
+            for name in protected.set_by_actions:
+                tracker.slots[name] = self.domain.slots.get(name)
+            tracker.slots[identity] = caller.customer_id
+        if protected.client is not None:
+            tracker.transient[protected.client] = caller.client_ref
+
+    async def handle(
+        self, sender_id: str, message: str, caller: Caller | None = None
+    ) -> list[BotMessage]:
         """Answer one message and store the turn.
 
         Personal data is redacted before the text is classified, stored or sent to
-        the action server. Messages of one conversation are handled one at a time,
+        the action server; only a transient slot (the e-mail a guest gives to prove an
+        order) is read from the typed text, for that turn's action call, and never
+        stored. Messages of one conversation are handled one at a time,
         in order, also across worker processes (a lock in the database).
 
         Args:
             sender_id: The conversation id (already validated).
             message: The shopper's text (already validated).
+            caller: Who sent it, verified by the web layer (default: an anonymous guest).
 
         Returns:
             The bot's messages for the REST channel.
@@ -97,11 +128,12 @@ class ChatService:
                     if held.state
                     else Tracker.new(sender_id, self.domain.slots)
                 )
+                self._apply_caller(tracker, caller or Caller())
                 try:
                     if restart:
                         outcome = self.policy.restart(tracker)
                     else:
-                        outcome = await self.policy.handle(tracker, parse)
+                        outcome = await self.policy.handle(tracker, parse, raw_text=message)
                 except Exception as exc:
                     # A bug in a response or an odd action answer must not lose the message.
                     logger.exception("the dialogue failed for %s", sender_id)

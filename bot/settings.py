@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///shopintent.db"
+MIN_PRODUCTION_SECRET_CHARS = 32
 
 
 class BotSettings(BaseSettings):
@@ -37,8 +38,23 @@ class BotSettings(BaseSettings):
     action_timeout_s: float = Field(
         default=5.0, gt=0, description="seconds before an action call fails"
     )
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="production refuses to start without its secrets and turns the demo page off",
+    )
     webhook_token: str | None = Field(
-        default=None, description="shared secret; unset means no auth"
+        default=None,
+        description="shared secret of server-to-server callers, who may name their own sender ids",
+    )
+    identity_secret: str | None = Field(
+        default=None, description="HS256 secret of the shop's sign-in tokens (JWT `sub`, `exp`)"
+    )
+    actions_secret: str | None = Field(
+        default=None, description="HMAC secret signing every call to the action server"
+    )
+    conversation_secret: str | None = Field(
+        default=None,
+        description="signs conversation ids; unset: derived from the identity or actions secret",
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:5005", "http://127.0.0.1:5005"],
@@ -63,12 +79,56 @@ class BotSettings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
-    @field_validator("webhook_token", mode="before")
+    @field_validator(
+        "webhook_token",
+        "identity_secret",
+        "actions_secret",
+        "conversation_secret",
+        mode="before",
+    )
     @classmethod
     def _empty_token_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @property
+    def production(self) -> bool:
+        """Whether `SHOPINTENT_ENV=production`."""
+        return self.env == "production"
+
+    @property
+    def serves_demo_page(self) -> bool:
+        """The demo shop page is for development only."""
+        return self.demo_page and not self.production
+
+    def production_problems(self, review_token: str | None) -> list[str]:
+        """What production mode misses: each missing or short secret, as a fix to apply.
+
+        Args:
+            review_token: `SHOPINTENT_REVIEW_TOKEN` (held by the review settings).
+
+        Returns:
+            An empty list when the settings are fit for production (or in development).
+        """
+        if not self.production:
+            return []
+        needed = {
+            "SHOPINTENT_WEBHOOK_TOKEN": self.webhook_token,
+            "SHOPINTENT_IDENTITY_SECRET": self.identity_secret,
+            "SHOPINTENT_ACTIONS_SECRET": self.actions_secret,
+            "SHOPINTENT_REVIEW_TOKEN": review_token,
+        }
+        problems = []
+        for name, value in needed.items():
+            if value is None:
+                problems.append(f"{name} is not set")
+            elif name == "SHOPINTENT_REVIEW_TOKEN" and len(value) < MIN_PRODUCTION_SECRET_CHARS:
+                problems.append(
+                    f"{name} has {len(value)} characters, expected at least "
+                    f"{MIN_PRODUCTION_SECRET_CHARS}"
+                )
+        return problems
 
     @field_validator("database_url", mode="before")
     @classmethod

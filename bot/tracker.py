@@ -25,6 +25,8 @@ class Tracker:
         latest_message: The latest parse result.
         latest_action_name: The latest action run.
         turns: Turns handled so far.
+        transient: Slot values for this turn's action calls only (the guest's order
+            e-mail, the client ref); never stored, never in the events.
     """
 
     sender_id: str
@@ -38,6 +40,7 @@ class Tracker:
     latest_message: ParseResult | None = None
     latest_action_name: str = "action_listen"
     turns: int = 0
+    transient: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def new(cls, sender_id: str, initial_slots: dict[str, Any]) -> Tracker:
@@ -47,12 +50,20 @@ class Tracker:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Tracker:
         """Rebuild a tracker from what `to_state` stored."""
-        known = set(cls.__dataclass_fields__)
+        known = set(cls.__dataclass_fields__) - {"transient"}
         return cls(**{k: v for k, v in state.items() if k in known})
 
     def to_state(self) -> dict[str, Any]:
-        """Return the tracker as a JSON-serialisable dict for the store."""
-        return asdict(self)
+        """Return the tracker as a JSON-serialisable dict for the store (no transient values)."""
+        state = asdict(self)
+        del state["transient"]
+        return state
+
+    def value(self, name: str) -> Any:
+        """A slot's value for this turn: the transient value first, then the stored slot."""
+        if self.transient.get(name) is not None:
+            return self.transient[name]
+        return self.slots.get(name)
 
     def add_event(self, event: dict[str, Any], keep: int) -> None:
         """Append a Rasa event (timestamp added) and keep only the `keep` latest."""
@@ -98,7 +109,11 @@ class Tracker:
         }
         return {
             "sender_id": self.sender_id,
-            "slots": {**self.slots, "requested_slot": self.requested_slot},
+            "slots": {
+                **self.slots,
+                **{k: v for k, v in self.transient.items() if v is not None},
+                "requested_slot": self.requested_slot,
+            },
             "latest_message": dict(latest),
             "latest_event_time": self.events[-1]["timestamp"] if self.events else None,
             "followup_action": None,

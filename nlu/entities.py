@@ -320,6 +320,9 @@ def _builtin_rules() -> list[_Rule]:
             2,
         ),
         _Rule("order_id", re.compile(r"#\s?(?P<v>[A-Z0-9-]*\d{2,}[A-Z0-9-]*)\b", flags), 3),
+        # A short letter prefix and 6-12 digits is a reference on its own, mid-sentence
+        # too (this shop's SI4829301746, many shops' SO123456).
+        _Rule("order_id", re.compile(r"\b(?P<v>[A-Z]{1,4}-?\d{6,12})\b", flags), 3),
         _Rule("order_id", re.compile(r"(?<![\d$€£.,])\b(?P<v>\d{5,12})\b(?![.,]\d)"), 4),
     ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -36,7 +37,8 @@ def register(sub: Any) -> None:
             "The main command: validates training_data/, trains models/default if it is missing, "
             "seeds the shop database if it is empty, starts the action server and the bot, "
             "and prints the URL to open. Ctrl-C stops everything. SHOPINTENT_DATABASE_URL and "
-            "SHOPINTENT_WEBHOOK_TOKEN (unset: no auth) are honoured."
+            "SHOPINTENT_WEBHOOK_TOKEN (server-to-server callers), SHOPINTENT_IDENTITY_SECRET and "
+            "SHOPINTENT_ACTIONS_SECRET (both generated for this run when unset) are honoured."
         ),
     )
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="training data folder")
@@ -117,23 +119,36 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
             proc.wait()
 
 
+def pair_environment(env: dict[str, str]) -> dict[str, str]:
+    """The environment of the bot and action server pair, with the secrets it lacks.
+
+    Without a configured `SHOPINTENT_ACTIONS_SECRET`, one is generated for this pair
+    only, so the action server never accepts unsigned calls. In development a missing
+    `SHOPINTENT_IDENTITY_SECRET` is generated too, so the demo page can sign a demo
+    shopper in (the shop's own backend needs the configured one).
+    """
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if not env.get("SHOPINTENT_ACTIONS_SECRET", "").strip():
+        env["SHOPINTENT_ACTIONS_SECRET"] = secrets.token_hex(32)
+        print("actions: calls signed with a secret generated for this run", flush=True)
+    production = env.get("SHOPINTENT_ENV", "").strip().lower() == "production"
+    if not production and not env.get("SHOPINTENT_IDENTITY_SECRET", "").strip():
+        env["SHOPINTENT_IDENTITY_SECRET"] = secrets.token_hex(32)
+        print("sign-in: demo tokens only (identity secret generated for this run)", flush=True)
+    return env
+
+
 def serve_all(host: str, port: int, actions_port: int, model: Path) -> int:
     """Run the action server and the bot until Ctrl-C/SIGTERM or until one of them exits.
 
     Returns:
         0 after Ctrl-C/SIGTERM, else the exit code of the child that stopped first.
     """
-    env = dict(os.environ)
-    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env = pair_environment(dict(os.environ))
     actions_cmd = [
-        sys.executable,
-        "-m",
-        "rasa_sdk",
-        "--actions",
-        "actions",
-        "--port",
-        str(actions_port),
-    ]
+        sys.executable, "-m", "shopintent", "actions",
+        "--host", "127.0.0.1", "--port", str(actions_port),
+    ]  # fmt: skip
     bot_cmd = [
         sys.executable, "-m", "shopintent", "serve",
         "--host", host, "--port", str(port), "--model", str(model),

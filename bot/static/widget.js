@@ -2,12 +2,19 @@
  * shopintent support widget: one dependency-free script a shop embeds with
  *   <script src="https://bot.example/widget.js" data-token="..." defer></script>
  * Options (data-* attributes on the script tag):
- *   data-token   shared webhook token (SHOPINTENT_WEBHOOK_TOKEN), if the bot requires one
- *   data-url     webhook URL (default: this script's origin + /webhooks/rest/webhook)
- *   data-title   panel title (default "Shop assistant")
- *   data-open    "true" to open the panel on page load
- * The conversation id and the last messages are kept in localStorage, so a reload
- * continues the same conversation.
+ *   data-token           shared webhook token (SHOPINTENT_WEBHOOK_TOKEN), if the bot requires one
+ *   data-customer-token  the signed-in shopper's sign-in token (a JWT the shop's backend signs
+ *                        with SHOPINTENT_IDENTITY_SECRET); leave it out for guests
+ *   data-url             webhook URL (default: this script's origin + /webhooks/rest/webhook)
+ *   data-session-url     where conversation ids come from (default: data-url's folder + /session)
+ *   data-title           panel title (default "Shop assistant")
+ *   data-open            "true" to open the panel on page load
+ * Page API: window.shopintent.identify(token) signs a shopper in later (token refreshes keep
+ * the conversation); identify(null) signs out. A conversation never mixes two identities, so
+ * a different shopper, or signing out, starts a new one. Also open(), send(text), session().
+ * The bot issues the conversation id (POST .../session); it and the last messages are kept
+ * in sessionStorage per bot URL, so a reload continues the conversation and closing the tab
+ * ends it.
  */
 (function () {
   "use strict";
@@ -16,39 +23,153 @@
 
   var script = document.currentScript || document.querySelector('script[src*="widget.js"]');
   var origin = script && script.src ? new URL(script.src, location.href).origin : location.origin;
+  function attr(name) {
+    return (script && script.getAttribute(name)) || "";
+  }
   var cfg = {
-    token: (script && script.getAttribute("data-token")) || "",
-    url: (script && script.getAttribute("data-url")) || origin + "/webhooks/rest/webhook",
-    title: (script && script.getAttribute("data-title")) || "Shop assistant",
-    open: script && script.getAttribute("data-open") === "true"
+    token: attr("data-token"),
+    url: attr("data-url") || origin + "/webhooks/rest/webhook",
+    title: attr("data-title") || "Shop assistant",
+    open: attr("data-open") === "true"
   };
-  var SESSION_KEY = "shopintent.session";
-  var HISTORY_KEY = "shopintent.history";
+  cfg.sessionUrl = attr("data-session-url") || sessionUrlFor(cfg.url);
+  var SESSION_KEY = "shopintent.session:" + cfg.url;
+  var HISTORY_KEY = "shopintent.history:" + cfg.url;
   var MAX_HISTORY = 60;
+  var INTRO = "Ask about orders, returns, delivery or products.";
+  var EXPIRED = "Your sign-in has expired; please refresh the page or sign in again.";
+
+  function sessionUrlFor(url) {
+    var u = new URL(url, location.href);
+    u.pathname = u.pathname.replace(/\/webhook\/?$/, "") + "/session";
+    return u.toString();
+  }
 
   function storage() {
-    try { return window.localStorage; } catch (e) { return null; }
+    try { return window.sessionStorage; } catch (e) { return null; }
   }
-  function newId() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    return "s-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
-  }
-  function sessionId() {
+  function read(key) {
     var s = storage();
-    var id = s && s.getItem(SESSION_KEY);
-    if (!id) {
-      id = newId();
-      if (s) s.setItem(SESSION_KEY, id);
+    try { return s ? s.getItem(key) : null; } catch (e) { return null; }
+  }
+  function write(key, value) {
+    var s = storage();
+    try {
+      if (!s) return;
+      if (value == null) s.removeItem(key);
+      else s.setItem(key, value);
+    } catch (e) { /* full or blocked: the conversation still works, it just won't survive a reload */ }
+  }
+
+  // Who a token speaks for, to tell a token refresh (same shopper) from a different shopper.
+  // Not a check: the bot verifies the token; a token that does not decode is its own identity.
+  function identityOf(token) {
+    if (!token) return "";
+    try {
+      var sub = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sub;
+      return sub == null ? "token:" + token : "sub:" + sub;
+    } catch (e) {
+      return "token:" + token;
     }
-    return id;
+  }
+
+  var customerToken = attr("data-customer-token") || null;
+  var conversation = loadConversation(); // {id, who} as issued by the bot, or null
+  var pending = null; // the session request in flight
+  var generation = 0; // bumped when the conversation is replaced; answers for an older one are dropped
+  var view = null; // the mounted panel
+
+  function loadConversation() {
+    try {
+      var saved = JSON.parse(read(SESSION_KEY) || "null");
+      if (saved && typeof saved.id === "string" && saved.who === identityOf(customerToken)) return saved;
+    } catch (e) { /* unreadable: start over */ }
+    write(SESSION_KEY, null);
+    write(HISTORY_KEY, null);
+    return null;
   }
   function loadHistory() {
-    var s = storage();
-    try { return JSON.parse((s && s.getItem(HISTORY_KEY)) || "[]"); } catch (e) { return []; }
+    try { return JSON.parse(read(HISTORY_KEY) || "[]"); } catch (e) { return []; }
   }
   function saveHistory(items) {
-    var s = storage();
-    if (s) s.setItem(HISTORY_KEY, JSON.stringify(items.slice(-MAX_HISTORY)));
+    write(HISTORY_KEY, JSON.stringify(items.slice(-MAX_HISTORY)));
+  }
+
+  function post(url, body) {
+    var headers = { "Content-Type": "application/json" };
+    if (cfg.token) headers.Authorization = "Bearer " + cfg.token;
+    return fetch(url, { method: "POST", headers: headers, body: JSON.stringify(body) }).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (data) {
+        if (r.ok && data != null) return data;
+        var err = new Error((data && data.message) || "HTTP " + r.status);
+        err.status = r.status;
+        err.code = (data && data.error) || "";
+        throw err;
+      });
+    });
+  }
+  function withIdentity(metadata) {
+    if (customerToken) metadata.customer_token = customerToken;
+    return metadata;
+  }
+
+  function dropSession() {
+    conversation = null;
+    pending = null;
+    write(SESSION_KEY, null);
+  }
+  function sessionId() {
+    if (conversation) return Promise.resolve(conversation.id);
+    if (!pending) {
+      var gen = generation;
+      var who = identityOf(customerToken);
+      var request = pending = post(cfg.sessionUrl, customerToken ? { metadata: withIdentity({}) } : {})
+        .then(function (data) {
+          if (typeof data.sender !== "string" || !data.sender) throw new Error("the bot sent no conversation id");
+          if (gen === generation) {
+            conversation = { id: data.sender, who: who };
+            write(SESSION_KEY, JSON.stringify(conversation));
+          }
+          return data.sender;
+        });
+      request.then(null, function () { /* a later message asks again */ }).then(function () {
+        if (pending === request) pending = null;
+      });
+    }
+    return pending;
+  }
+
+  // Send one message; a conversation id the bot no longer recognises (its secret changed)
+  // is replaced once, silently, and the same message sent again.
+  function deliver(payload, retry) {
+    var gen = generation;
+    return sessionId()
+      .then(function (sender) {
+        if (gen !== generation) throw new Error("the conversation was replaced");
+        return post(cfg.url, { sender: sender, message: payload, metadata: withIdentity({ channel: "widget" }) });
+      })
+      .catch(function (err) {
+        if (!retry || err.code !== "invalid_sender" || gen !== generation) throw err;
+        dropSession();
+        return deliver(payload, false);
+      });
+  }
+
+  function startOver() {
+    generation += 1;
+    dropSession();
+    write(HISTORY_KEY, null);
+    if (view) view.reset();
+  }
+
+  function identify(token) {
+    if (token != null && typeof token !== "string") {
+      throw new TypeError("shopintent.identify expects the sign-in token (a string) or null, found " + typeof token);
+    }
+    token = token || null;
+    var changed = identityOf(token) !== identityOf(customerToken);
+    customerToken = token;
+    if (changed) startOver();
   }
 
   var css = [
@@ -69,6 +190,7 @@
     ".si-bot{align-self:flex-start;background:#fff;border:1px solid #dde1e6}",
     ".si-user{align-self:flex-end;background:#1f5f8b;color:#fff}",
     ".si-note{align-self:center;color:#6b7280;font-size:12px}",
+    ".si-warn{color:#8a1c1c;background:#fdecea;border:1px solid #f1b8b4;border-radius:8px;padding:6px 10px;font-size:13px;text-align:center}",
     ".si-buttons{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start}",
     ".si-buttons button{border:1px solid #1f5f8b;background:#fff;color:#1f5f8b;border-radius:16px;padding:5px 12px;cursor:pointer;font:inherit}",
     ".si-buttons button:hover{background:#e8f1f8}",
@@ -130,10 +252,13 @@
     function scroll() { log.scrollTop = log.scrollHeight; }
 
     function renderUser(text) {
-      log.appendChild(el("div", { "class": "si-msg si-user" }, text));
+      return log.appendChild(el("div", { "class": "si-msg si-user" }, text));
     }
     function renderNote(text) {
       log.appendChild(el("div", { "class": "si-note", role: "status" }, text));
+    }
+    function renderWarning(text) {
+      log.appendChild(el("div", { "class": "si-note si-warn", role: "alert" }, text));
     }
     function renderBot(m, live) {
       if (m.text) log.appendChild(el("div", { "class": "si-msg si-bot" }, m.text));
@@ -163,8 +288,7 @@
         m.buttons.forEach(function (b) {
           var btn = el("button", { type: "button" }, b.title || b.payload);
           btn.addEventListener("click", function () {
-            group.remove();
-            submit(b.payload || b.title, b.title || b.payload);
+            if (submit(b.payload || b.title, b.title || b.payload, false)) group.remove();
           });
           group.appendChild(btn);
         });
@@ -180,29 +304,27 @@
       scroll();
     }
 
-    function submit(payload, shown) {
-      if (busy || !payload || !payload.trim()) return;
+    function idle() {
+      busy = false;
+      send.disabled = false;
+    }
+
+    // Returns whether the message was taken; `typed` messages go back into the input box
+    // when the bot did not take them (an expired sign-in), so nothing typed is lost.
+    function submit(payload, shown, typed) {
+      if (busy || !payload || !payload.trim()) return false;
       busy = true;
       send.disabled = true;
-      renderUser(shown || payload);
-      history.push({ who: "user", text: shown || payload });
+      var gen = generation;
+      var entry = { who: "user", text: shown || payload };
+      var bubble = renderUser(entry.text);
+      history.push(entry);
       var typing = el("div", { "class": "si-note", "aria-hidden": "true" }, "…");
       log.appendChild(typing);
       scroll();
-      var headers = { "Content-Type": "application/json" };
-      if (cfg.token) headers.Authorization = "Bearer " + cfg.token;
-      fetch(cfg.url, {
-        method: "POST",
-        headers: headers,
-        body: JSON.stringify({ sender: sessionId(), message: payload, metadata: { channel: "widget" } })
-      })
-        .then(function (r) {
-          return r.json().then(function (body) {
-            if (!r.ok) throw new Error((body && body.message) || "HTTP " + r.status);
-            return body;
-          });
-        })
+      deliver(payload, true)
         .then(function (messages) {
+          if (gen !== generation) return;
           typing.remove();
           if (payload.trim() === "/restart") {
             history = [];
@@ -214,16 +336,26 @@
           });
         })
         .catch(function (err) {
+          if (gen !== generation) return;
           typing.remove();
-          renderNote("Sorry, the chat is not available right now (" + err.message + ").");
+          if (err.code === "invalid_customer_token") {
+            bubble.remove();
+            var at = history.indexOf(entry);
+            if (at >= 0) history.splice(at, 1);
+            if (typed && !input.value) input.value = payload;
+            renderWarning(EXPIRED);
+          } else {
+            renderNote("Sorry, the chat is not available right now (" + err.message + ").");
+          }
         })
         .then(function () {
-          busy = false;
-          send.disabled = false;
+          if (gen !== generation) return;
+          idle();
           saveHistory(history);
           scroll();
           input.focus();
         });
+      return true;
     }
 
     function setOpen(open) {
@@ -245,17 +377,30 @@
     });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      var text = input.value;
-      input.value = "";
-      submit(text);
+      if (submit(input.value, null, true)) input.value = "";
     });
 
+    view = {
+      open: function () { setOpen(true); },
+      submit: function (text) { return submit(text, null, false); },
+      reset: function () {
+        history = [];
+        log.textContent = "";
+        idle();
+        renderNote(INTRO);
+      }
+    };
     replay();
-    if (!history.length) renderNote("Ask about orders, returns, delivery or products.");
+    if (!history.length) renderNote(INTRO);
     if (cfg.open) setOpen(true);
-    window.shopintent = { open: function () { setOpen(true); }, send: submit, session: sessionId };
   }
 
+  window.shopintent = {
+    open: function () { if (view) view.open(); },
+    send: function (text) { return view ? view.submit(text) : false; },
+    session: function () { return conversation ? conversation.id : null; },
+    identify: identify
+  };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount);
   else mount();
 })();

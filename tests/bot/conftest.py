@@ -23,6 +23,9 @@ from tests.conftest import free_port, stop
 REPO = Path(__file__).resolve().parents[2]
 DOMAIN = REPO / "training_data" / "domain.yml"
 POLICY = REPO / "training_data" / "policy.yml"
+WEBHOOK_TOKEN = "test-webhook-token"
+IDENTITY_SECRET = "test-identity-secret-of-32-characters"
+GUEST_EMAIL = "ann@example.com"
 
 
 def wait_for(
@@ -144,7 +147,8 @@ def bot_settings(tmp_path: Path, test_action_server: str) -> BotSettings:
         domain_path=DOMAIN,
         policy_path=POLICY,
         model_dir=tmp_path / "no-model",
-        webhook_token=None,
+        webhook_token=WEBHOOK_TOKEN,
+        identity_secret=IDENTITY_SECRET,
     )
 
 
@@ -172,9 +176,23 @@ def client(make_client: AppFactory) -> Iterator[TestClient]:
         yield c
 
 
-def say(client: TestClient, text: str, sender: str = "shopper") -> list[dict[str, Any]]:
-    """Send one message over the REST webhook and return the bot's messages."""
-    response = client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+def say(
+    client: TestClient,
+    text: str,
+    sender: str = "shopper",
+    *,
+    customer_token: str | None = None,
+) -> list[dict[str, Any]]:
+    """Send one message over the REST webhook and return the bot's messages.
+
+    The test app holds `WEBHOOK_TOKEN`, so `say` speaks as a server-to-server caller,
+    which may name its own conversation ids (`browser_say` speaks as the widget does).
+    """
+    headers = {} if "Authorization" in client.headers else {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+    body: dict[str, Any] = {"sender": sender, "message": text}
+    if customer_token is not None:
+        body["metadata"] = {"customer_token": customer_token}
+    response = client.post("/webhooks/rest/webhook", json=body, headers=headers)
     assert response.status_code == 200, response.text
     messages: list[dict[str, Any]] = response.json()
     return messages

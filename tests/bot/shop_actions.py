@@ -14,6 +14,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 ORDERS = {"1042": "shipped", "2001": "processing"}
+ORDER_EMAIL = "ann@example.com"  # the e-mail on every test order
 SLOW_ORDER = "999"  # sleeps past the bot's timeout in the resilience tests
 
 
@@ -30,11 +31,13 @@ class OrderStatus(Action):
         if order_id == SLOW_ORDER:
             time.sleep(2.0)
         status = ORDERS.get(str(order_id))
-        if status is None:
-            dispatcher.utter_message(text=f"I can't find order {order_id}.")
-            return [SlotSet("order_id", None)]
+        # A guest proves the order with its e-mail, which reaches us for this call only.
+        proved = tracker.get_slot("customer_id") or tracker.get_slot("order_email") == ORDER_EMAIL
+        if status is None or not proved:
+            dispatcher.utter_message(text=f"I can't find order {order_id} with that e-mail.")
+            return [SlotSet("order_id", None), SlotSet("order_email", None)]
         dispatcher.utter_message(text=f"Order {order_id} is {status}.")
-        return [SlotSet("order_status", status)]
+        return [SlotSet("order_status", status), SlotSet("verified_order_id", order_id)]
 
 
 class ReturnPolicy(Action):

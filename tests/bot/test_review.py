@@ -322,7 +322,7 @@ def test_turn_page_shows_the_ranking_and_the_conversation(review_client: TestCli
     page = review_client.get(f"/review/turns/{target}")
 
     assert page.status_code == 200
-    assert "Order 1042 is shipped." in page.text
+    assert "e-mail address on the order" in page.text
     assert "my parcel never arrived" in page.text
 
 
