@@ -296,9 +296,7 @@ def create_app(
         return {"sender": conversations.issue()}
 
     @app.post("/webhooks/rest/webhook")
-    async def webhook(
-        request: Request, service: Chat, server: bool = ServerCaller
-    ) -> JSONResponse:
+    async def webhook(request: Request, service: Chat, server: bool = ServerCaller) -> JSONResponse:
         """Rasa's REST channel: `{"sender", "message", "metadata"}` in, a list of messages out.
 
         `sender` must be a conversation id from `POST /webhooks/rest/session`; callers

@@ -6,18 +6,23 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from actions import store
 from actions.config import get_settings
+from actions.models import Base, Order, Refund
+from actions.orders import find_order
 
 ANCHOR = datetime(2026, 6, 1, 12, 0, 0)
 
@@ -95,9 +100,9 @@ def fresh_shop(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     get_settings.cache_clear()
 
 
-@pytest.fixture(scope="package")
-def postgres_url() -> Iterator[str]:
-    """A seeded store in a fresh schema of the local PostgreSQL `test` database."""
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """The URL of a fresh, empty schema of the local PostgreSQL `test` database (dropped after)."""
     engine = create_engine(PG_BASE_URL)
     try:
         with engine.connect() as conn:
@@ -112,12 +117,26 @@ def postgres_url() -> Iterator[str]:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
     try:
-        yield seed_store(url)
+        yield url
     finally:
         store.get_engine(url).dispose()
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+@pytest.fixture(scope="package")
+def postgres_url() -> Iterator[str]:
+    """A seeded store in a fresh schema of the local PostgreSQL `test` database."""
+    with postgres_schema() as url:
+        yield seed_store(url)
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """An empty schema of the local PostgreSQL `test` database, for migration tests."""
+    with postgres_schema() as url:
+        yield url
 
 
 def make_tracker(
@@ -188,8 +207,102 @@ def call(action: Action, text: str, **kwargs: Any) -> Reply:
     return Reply(dispatcher.messages, events or [])
 
 
-def first_order(url: str, status: str) -> int:
-    """The id of a seeded order in `status`."""
+def first_order(url: str, status: str) -> str:
+    """The number (`SI...`, what a shopper types) of a seeded order in `status`."""
     rows = store.list_orders(url, status=status, limit=1)
     assert rows, f"the seed has no {status} order"
     return rows[0].id
+
+
+def load_order(session: Session, number: str) -> Order:
+    """The order with this number, with its details loaded (it must exist)."""
+    order = find_order(session, number)
+    assert order is not None, f"no order has the number {number!r}"
+    return order
+
+
+def order_key(url: str, number: str) -> int:
+    """The internal id (`Order.id`, what other tables point at) of the order `number`."""
+    with store.session_factory(url)() as session:
+        return load_order(session, number).id
+
+
+def order_snapshot(url: str) -> list[tuple[Any, ...]]:
+    """What an action could change on each order, by internal id (equal for equal seeds).
+
+    Order numbers are drawn per install, so two stores of the same seed are compared
+    on this instead of on `list_orders`.
+    """
+    query = select(
+        Order.id,
+        Order.status,
+        Order.shipping_address,
+        Order.cancelled_at,
+        Order.total,
+        func.count(Refund.id),
+    ).outerjoin(Refund, Refund.order_id == Order.id)
+    with store.session_factory(url)() as session:
+        return [tuple(row) for row in session.execute(query.group_by(Order.id).order_by(Order.id))]
+
+
+# Rows in the schema of revision 0001 (orders without numbers), to test upgrades on.
+LEGACY_ORDER_IDS = (123456, 654321)
+
+
+def insert_legacy_orders(url: str) -> None:
+    """Fill a store at revision 0001 with a customer, a product, two orders and their lines."""
+    with store.get_engine(url).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO customers (id, name, email, address) "
+                "VALUES (7, 'Ava Lee', 'ava@example.com', '12 Oak St, Portland, OR 97201')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO products (id, sku, title, description, category, price, "
+                "discount_percentage, rating, stock, availability, tags, warranty, "
+                "shipping_info, return_policy, minimum_order_quantity) VALUES (1, 'SKU-1', "
+                "'Lamp', '', 'home', 10, 0, 4, 3, 'In Stock', '[]', '', '', '', 1)"
+            )
+        )
+        for order_id in LEGACY_ORDER_IDS:
+            conn.execute(
+                text(
+                    "INSERT INTO orders (id, customer_id, status, placed_at, shipping_address, "
+                    "shipping_method, payment_method, subtotal, discount, shipping_cost, total, "
+                    "currency) VALUES (:id, 7, 'paid', '2026-05-01 10:00:00', "
+                    "'12 Oak St, Portland, OR 97201', 'Standard', 'Card', 10, 0, 0, 10, 'USD')"
+                ),
+                {"id": order_id},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO order_lines (order_id, product_id, quantity, unit_price, "
+                    "discount_percentage, line_total) VALUES (:id, 1, 1, 10, 0, 10)"
+                ),
+                {"id": order_id},
+            )
+
+
+# Search objects the migrations create by hand (FTS5 tables, the tsvector column).
+_UNMODELLED = ("products_fts", "search_vector", "ix_products_search_vector")
+
+
+def _modelled(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    return not (reflected and name is not None and name.startswith(_UNMODELLED))
+
+
+def assert_models_match_migrations(url: str) -> None:
+    """Fail when the migrated schema at `url` differs from `actions.models`."""
+    with store.get_engine(url).connect() as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "compare_type": True,
+                "include_object": _modelled,
+                "version_table": "actions_alembic_version",
+            },
+        )
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == [], f"the migrations and actions/models.py disagree: {diff}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,8 +31,17 @@ def test_db_init_seed_and_orders_work_end_to_end(
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 2
     assert {r["status"] for r in rows} == {"shipped"}
-    assert set(rows[0]) == {"id", "status", "customer", "total", "placed_at"}
-    assert len(str(rows[0]["id"])) == 6
+    assert set(rows[0]) == {
+        "id",
+        "status",
+        "customer_id",
+        "email",
+        "customer",
+        "total",
+        "placed_at",
+    }
+    assert re.fullmatch(r"SI\d{10}", rows[0]["id"])
+    assert rows[0]["customer_id"].isdigit() and "@" in rows[0]["email"]
 
 
 def test_db_orders_prints_a_table(seeded_url: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -39,6 +49,7 @@ def test_db_orders_prints_a_table(seeded_url: str, capsys: pytest.CaptureFixture
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split() == ["order", "status", "placed", "customer", "total"]
     assert len(lines) == 4
+    assert all(re.match(r"SI\d{10}  ", line) for line in lines[1:])
 
 
 def test_db_seed_twice_is_a_clean_error(

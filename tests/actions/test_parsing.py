@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actions.parsing import (
+    ORDER_ID_RE,
     detect_attribute,
     extract_address,
     extract_order_id,
@@ -54,9 +55,18 @@ def test_parse_bounds_reads_in_stock() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("where is my order SI4829301746?", "SI4829301746"),
+        ("where is my order #SI4829301746?", "SI4829301746"),
+        ("order si4829301746 please", "SI4829301746"),
+        ("has SI-4829301746 shipped", "SI4829301746"),
+        ("it's SI 4829 3017 46, thanks", "SI4829301746"),
+        ("#si-4829301746", "SI4829301746"),
+        # A number after "order" comes back as typed, so the reply can say it is unknown.
         ("where is my order #123456?", "123456"),
         ("order 654321 please", "654321"),
         ("my order number is 12", "12"),
+        ("order SI48293017 is late", None),
+        ("XSI4829301746 is a model name", None),
         ("no number here", None),
         ("call me at 5551234567", None),
         ("", None),
@@ -70,9 +80,11 @@ def test_extract_order_id_finds_the_number_a_shopper_types(text: str, expected: 
     ("text", "expected"),
     [
         (
-            "change the address of order 123456 to 42 Baker Street, London",
+            "change the address of order SI4829301746 to 42 Baker Street, London",
             "42 Baker Street, London",
         ),
+        ("ship SI4829301746 to 42 Baker Street, London", "42 Baker Street, London"),
+        ("deliver to 42 Baker Street, London SI4829301746", "42 Baker Street, London"),
         ("ship it to 10 Downing St, SW1A 2AA", "10 Downing St, SW1A 2AA"),
         ("change my address", None),
         ("to me", None),
@@ -118,6 +130,7 @@ def test_split_comparison_finds_both_products(text: str, parts: list[str]) -> No
         ("card 4111 1111 1111 1112 fails luhn", "card 4111 1111 1111 1112 fails luhn"),
         ("call +44 20 7946 0958", "call [PHONE]"),
         ("order 123456 is late", "order 123456 is late"),
+        ("order SI4829301746 is late", "order SI4829301746 is late"),
     ],
 )
 def test_redact_pii_masks_emails_cards_and_phones(text: str, expected: str) -> None:
@@ -126,3 +139,8 @@ def test_redact_pii_masks_emails_cards_and_phones(text: str, expected: str) -> N
 
 def test_normalize_truncates_long_input() -> None:
     assert len(normalize("x" * 10_000)) == 500
+
+
+def test_order_id_re_finds_the_reference_as_written() -> None:
+    match = ORDER_ID_RE.search("is #SI-4829301746 shipped?")
+    assert match is not None and match.group(1) == "#SI-4829301746"

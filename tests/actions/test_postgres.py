@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from actions import store
-from actions.models import Order
 from actions.order_actions import ActionCancelOrder
+from actions.orders import normalise_order_number
 from actions.product_actions import ActionProductSearch
 from actions.search import resolve_product, search_products
-from tests.actions.conftest import call, first_order, point_settings_at
+from tests.actions.conftest import (
+    LEGACY_ORDER_IDS,
+    assert_models_match_migrations,
+    call,
+    first_order,
+    insert_legacy_orders,
+    load_order,
+    point_settings_at,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -34,7 +43,7 @@ def test_postgres_cancel_changes_the_order_once(
     assert "is cancelled" in call(ActionCancelOrder(), f"cancel {order_id}").text
     assert "already cancelled" in call(ActionCancelOrder(), f"cancel {order_id}").text
     with store.session_factory(postgres_url)() as session:
-        assert session.get(Order, order_id).status == "cancelled"  # type: ignore[union-attr]
+        assert load_order(session, order_id).status == "cancelled"
 
 
 def test_postgres_search_action_treats_sql_as_text(
@@ -44,3 +53,24 @@ def test_postgres_search_action_treats_sql_as_text(
     reply = call(ActionProductSearch(), "'); DROP TABLE products; -- & | ! :*")
     assert reply.text
     assert len(store.list_orders(postgres_url, limit=500)) == 208
+
+
+def test_postgres_upgrade_numbers_existing_orders_and_keeps_their_lines(
+    empty_postgres_url: str,
+) -> None:
+    store.init_db(empty_postgres_url, revision="0001")
+    insert_legacy_orders(empty_postgres_url)
+    store.init_db(empty_postgres_url)
+    with store.get_engine(empty_postgres_url).connect() as conn:
+        numbers = dict(conn.execute(text("SELECT id, number FROM orders")).all())
+        assert conn.execute(text("SELECT count(*) FROM order_lines")).scalar() == 2
+        version = conn.execute(text("SELECT version_num FROM actions_alembic_version")).scalar()
+    assert sorted(numbers) == sorted(LEGACY_ORDER_IDS)
+    assert all(normalise_order_number(n) == n for n in numbers.values())
+    assert len(set(numbers.values())) == len(numbers)
+    assert version == "0002"
+    assert_models_match_migrations(empty_postgres_url)
+
+
+def test_postgres_store_matches_the_models(postgres_url: str) -> None:
+    assert_models_match_migrations(postgres_url)

@@ -144,12 +144,18 @@ def test_actions_lists_every_action(servers: dict[str, str]) -> None:
 def test_webhook_order_status_replies_and_sets_the_slot(
     servers: dict[str, str], seeded_url: str
 ) -> None:
-    order_id = str(first_order(seeded_url, "shipped"))
+    order_id = first_order(seeded_url, "shipped")
     body = rasa_call(
         "action_order_status",
         f"where is my order {order_id}?",
         entities=[
-            {"entity": "order_id", "value": order_id, "start": 18, "end": 24, "extractor": "x"}
+            {
+                "entity": "order_id",
+                "value": order_id,
+                "start": 18,
+                "end": 18 + len(order_id),
+                "extractor": "x",
+            }
         ],
     )
     response = httpx.post(f"{servers['rasa_sdk']}/webhook", json=body, timeout=30)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from actions import store
@@ -18,8 +20,9 @@ from actions.errors import (
     StoreNotReadyError,
     StoreUnavailableError,
 )
-from actions.models import OrderStatus
-from tests.actions.conftest import ANCHOR
+from actions.models import Invoice, OrderStatus
+from actions.orders import normalise_order_number
+from tests.actions.conftest import ANCHOR, load_order, order_snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,10 +49,34 @@ def test_seed_is_deterministic_for_the_same_seed(tmp_path: Path) -> None:
     for url in (first, second):
         store.init_db(url)
         store.seed_db(url, anchor=ANCHOR)
+    assert order_snapshot(first) == order_snapshot(second)
     a = store.list_orders(first, limit=500)
     b = store.list_orders(second, limit=500)
-    assert a == b
-    assert all(100_000 <= row.id <= 999_999 for row in a)
+    assert [replace(r, id="") for r in a] == [replace(r, id="") for r in b]
+    # The numbers shoppers see come from `secrets`: each install has its own.
+    assert all(normalise_order_number(r.id) == r.id for r in a + b)
+    assert len({r.id for r in a}) == len(a)
+    assert not {r.id for r in a} & {r.id for r in b}
+
+
+def test_invoice_numbers_are_random_not_the_internal_id(session: Session) -> None:
+    rows = session.execute(select(Invoice.number, Invoice.order_id, Invoice.issued_at)).all()
+    assert rows
+    assert len({number for number, _, _ in rows}) == len(rows)
+    for number, _, issued_at in rows:
+        assert re.fullmatch(rf"INV-{issued_at.year}-\d{{6}}", number), number
+    assert sum(number.endswith(str(order_id)) for number, order_id, _ in rows) <= 1
+
+
+def test_list_orders_gives_number_owner_and_email(seeded_url: str, session: Session) -> None:
+    rows = store.list_orders(seeded_url, limit=500)
+    assert len(rows) == 208
+    for row in rows[:20]:
+        order = load_order(session, row.id)
+        assert row.customer_id == str(order.customer_id)
+        assert row.email == order.customer.email
+        assert row.total == order.total
+    assert [r.placed_at for r in rows] == sorted((r.placed_at for r in rows), reverse=True)
 
 
 def test_init_db_is_idempotent_and_sqlite_runs_in_wal_mode(seeded_url: str) -> None:
@@ -57,7 +84,7 @@ def test_init_db_is_idempotent_and_sqlite_runs_in_wal_mode(seeded_url: str) -> N
     with store.get_engine(seeded_url).connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert (
-            conn.execute(text("SELECT version_num FROM actions_alembic_version")).scalar() == "0001"
+            conn.execute(text("SELECT version_num FROM actions_alembic_version")).scalar() == "0002"
         )
 
 

@@ -188,7 +188,9 @@ def say(
     The test app holds `WEBHOOK_TOKEN`, so `say` speaks as a server-to-server caller,
     which may name its own conversation ids (`browser_say` speaks as the widget does).
     """
-    headers = {} if "Authorization" in client.headers else {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+    headers = (
+        {} if "Authorization" in client.headers else {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+    )
     body: dict[str, Any] = {"sender": sender, "message": text}
     if customer_token is not None:
         body["metadata"] = {"customer_token": customer_token}

@@ -34,7 +34,9 @@ def _call(
 
 def test_action_returns_its_responses_and_slot_events(test_action_server: str) -> None:
     result = _call(
-        test_action_server, "action_order_status", {"order_id": "1042", "order_email": "ann@example.com"}
+        test_action_server,
+        "action_order_status",
+        {"order_id": "1042", "order_email": "ann@example.com"},
     )
     assert result["responses"][0]["text"] == "Order 1042 is shipped."
     assert {"event": "slot", "name": "order_status", "value": "shipped"}.items() <= result[

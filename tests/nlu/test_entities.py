@@ -63,6 +63,23 @@ def test_regex_extractors_find_ids_prices_and_emails(
     assert pairs(extractor, text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("SI4829301746", "SI4829301746"),
+        ("#SI4829301746", "SI4829301746"),
+        ("order SI4829301746", "SI4829301746"),
+        ("si4829301746", "si4829301746"),
+        ("has SI4829301746 shipped yet?", "SI4829301746"),
+        ("where is SO123456 now", "SO123456"),
+    ],
+)
+def test_a_letter_prefix_and_digits_is_an_order_reference(
+    extractor: EntityExtractor, text: str, span: str
+) -> None:
+    assert pairs(extractor, text) == [("order_id", span.upper(), None, span)]
+
+
 def test_price_range_gives_min_and_max_roles(extractor: EntityExtractor) -> None:
     found = pairs(extractor, "a sofa between 200 and 500 dollars")
 
