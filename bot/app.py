@@ -14,7 +14,6 @@ import secrets
 import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from html import escape
 from importlib import resources
 from typing import Annotated, Any
 
@@ -378,8 +377,8 @@ def create_app(
         @app.get("/", response_class=HTMLResponse)
         async def demo_page() -> HTMLResponse:
             """A small demo shop page that embeds the widget (development only)."""
-            token = escape(settings.webhook_token or "", quote=True)
-            return HTMLResponse(_static("demo.html").replace("{{TOKEN}}", token))
+            # No webhook token in the page: the widget uses conversation ids the bot issues.
+            return HTMLResponse(_static("demo.html"))
 
         @app.post("/demo/customer-token", include_in_schema=False)
         async def demo_customer_token(request: Request) -> JSONResponse:

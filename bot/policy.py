@@ -123,7 +123,9 @@ class DialoguePolicy:
         tracker.turns += 1
         tracker.add_user(parse, self.keep)
         intent = parse["intent"]["name"]
-        raw = raw_text if raw_text is not None else parse["text"]
+        # Transient slots come from what a shopper typed, never from a `/intent{...}` payload.
+        direct = parse["text"].lstrip().startswith("/")
+        raw = "" if direct else (raw_text if raw_text is not None else parse["text"])
         self._slots_from_entities(tracker, parse)
 
         if await self._confirm_or_drop(tracker, intent, out):

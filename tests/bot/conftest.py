@@ -205,24 +205,75 @@ def texts(messages: list[dict[str, Any]]) -> str:
     return " | ".join(str(m.get("text", "")) for m in messages)
 
 
-class LiveStack:
-    """A real action server (the `actions` package) and a real bot, over HTTP."""
+LIVE_WEBHOOK_TOKEN = "live-webhook-token"
+LIVE_ACTIONS_SECRET = "live-actions-secret"
 
-    def __init__(self, bot_url: str, database_url: str, env: dict[str, str]) -> None:
+
+class LiveStack:
+    """A real action server (`shopintent actions`) and a real bot, over HTTP.
+
+    `say` speaks as a server holding the webhook token (it may name its sender);
+    `session` and `browser_say` speak as the widget does, with a conversation id the
+    bot issued and, when given, a signed-in shopper's token.
+    """
+
+    def __init__(
+        self, bot_url: str, actions_url: str, database_url: str, env: dict[str, str]
+    ) -> None:
         self.bot_url = bot_url
+        self.actions_url = actions_url
         self.database_url = database_url
         self.env = env
 
-    def say(self, text: str, sender: str) -> list[dict[str, Any]]:
-        """Send one message to the live bot."""
+    def say(
+        self, text: str, sender: str, customer_token: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Send one message to the live bot as a server-to-server caller."""
+        body: dict[str, Any] = {"sender": sender, "message": text}
+        if customer_token is not None:
+            body["metadata"] = {"customer_token": customer_token}
         response = httpx.post(
             f"{self.bot_url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": text},
+            json=body,
+            headers={"Authorization": f"Bearer {LIVE_WEBHOOK_TOKEN}"},
             timeout=30,
         )
         assert response.status_code == 200, response.text
         messages: list[dict[str, Any]] = response.json()
         return messages
+
+    def session(self, customer_token: str | None = None) -> str:
+        """A new conversation id, as the widget gets one."""
+        body = {"metadata": {"customer_token": customer_token}} if customer_token else {}
+        response = httpx.post(f"{self.bot_url}/webhooks/rest/session", json=body, timeout=10)
+        assert response.status_code == 200, response.text
+        return str(response.json()["sender"])
+
+    def browser_post(
+        self, text: str, sender: str | None, customer_token: str | None = None
+    ) -> httpx.Response:
+        """Post one message without the webhook token, as a browser does."""
+        body: dict[str, Any] = {"message": text}
+        if sender is not None:
+            body["sender"] = sender
+        if customer_token is not None:
+            body["metadata"] = {"customer_token": customer_token}
+        return httpx.post(f"{self.bot_url}/webhooks/rest/webhook", json=body, timeout=30)
+
+    def browser_say(
+        self, text: str, sender: str, customer_token: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Send one message as the widget does and return the bot's messages."""
+        response = self.browser_post(text, sender, customer_token)
+        assert response.status_code == 200, response.text
+        messages: list[dict[str, Any]] = response.json()
+        return messages
+
+    def token(self, customer_id: str) -> str:
+        """A sign-in token for `customer_id`, signed the way a shop's backend signs it."""
+        from bot.identity import issue_customer_token
+
+        return issue_customer_token(customer_id, IDENTITY_SECRET)
 
 
 @pytest.fixture(scope="session")
@@ -242,18 +293,14 @@ def live_stack(shop_model: Path, seeded_database: str) -> Iterator[LiveStack]:
     env = {
         "SHOPINTENT_DATABASE_URL": seeded_database,
         "SHOPINTENT_AUTO_SEED": "false",
-        "SHOPINTENT_WEBHOOK_TOKEN": "",
+        "SHOPINTENT_WEBHOOK_TOKEN": LIVE_WEBHOOK_TOKEN,
+        "SHOPINTENT_ACTIONS_SECRET": LIVE_ACTIONS_SECRET,
+        "SHOPINTENT_IDENTITY_SECRET": IDENTITY_SECRET,
         "SHOPINTENT_CORS_ORIGINS": f"http://127.0.0.1:{bot_port}",
     }
     actions_cmd = [
-        sys.executable,
-        "-m",
-        "rasa_sdk",
-        "--actions",
-        "actions",
-        "--port",
-        str(actions_port),
-    ]
+        sys.executable, "-m", "shopintent", "actions", "--port", str(actions_port),
+    ]  # fmt: skip
     bot_cmd = [
         sys.executable, "-m", "shopintent", "serve", "--port", str(bot_port),
         "--model", str(shop_model),
@@ -263,4 +310,9 @@ def live_stack(shop_model: Path, seeded_database: str) -> Iterator[LiveStack]:
         running(actions_cmd, f"http://127.0.0.1:{actions_port}/health", env),
         running(bot_cmd, f"http://127.0.0.1:{bot_port}/ready", env),
     ):
-        yield LiveStack(f"http://127.0.0.1:{bot_port}", seeded_database, env)
+        yield LiveStack(
+            f"http://127.0.0.1:{bot_port}",
+            f"http://127.0.0.1:{actions_port}",
+            seeded_database,
+            env,
+        )

@@ -32,7 +32,11 @@ class OrderStatus(Action):
             time.sleep(2.0)
         status = ORDERS.get(str(order_id))
         # A guest proves the order with its e-mail, which reaches us for this call only.
-        proved = tracker.get_slot("customer_id") or tracker.get_slot("order_email") == ORDER_EMAIL
+        proved = (
+            tracker.get_slot("customer_id")
+            or tracker.get_slot("order_email") == ORDER_EMAIL
+            or tracker.get_slot("verified_order_id") == order_id
+        )
         if status is None or not proved:
             dispatcher.utter_message(text=f"I can't find order {order_id} with that e-mail.")
             return [SlotSet("order_id", None), SlotSet("order_email", None)]
