@@ -114,7 +114,9 @@ def signed_in_stack(
         running(actions_cmd, f"http://127.0.0.1:{actions_port}/health", env),
         running(bot_cmd, f"http://127.0.0.1:{bot_port}/ready", env),
     ):
-        yield LiveStack(f"http://127.0.0.1:{bot_port}", seeded_database, env)
+        yield LiveStack(
+            f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{actions_port}", seeded_database, env
+        )
 
 
 def customer_token(customer_id: object, ttl_s: float = 900) -> str:
@@ -231,7 +233,7 @@ def test_signed_in_shopper_sees_their_orders_without_giving_a_number(
             bot_text = " ".join(reply.all_inner_texts())
             assert not ASKS_FOR_NUMBER.search(bot_text), bot_text
             assert someone_elses not in bot_text
-            page.screenshot(path=str(tmp_path / "widget-signed-in.png"))
+            page.screenshot(path=str(SCREENSHOT.with_name("widget-signed-in.png")))
         finally:
             browser.close()
 
@@ -241,7 +243,7 @@ def test_signed_in_shopper_sees_their_orders_without_giving_a_number(
     assert session_body == {"metadata": {"customer_token": token}}
     assert message["metadata"]["customer_token"] == token
     assert message["sender"] and message["message"] == "where is my order?"
-    assert (tmp_path / "widget-signed-in.png").stat().st_size > 10_000
+    assert SCREENSHOT.with_name("widget-signed-in.png").stat().st_size > 10_000
 
 
 def test_expired_sign_in_says_so_and_keeps_the_typed_text(
