@@ -15,6 +15,7 @@ from actions.base import EventList, ShopAction, Turn, slot_events
 from actions.models import Order, OrderStatus
 from actions.orders import (
     CANCELLABLE,
+    GENERIC_ADDRESS,
     CancelOutcome,
     audit,
     cancel_order,
@@ -34,6 +35,12 @@ _YES_NO = [("Yes, go ahead", "/affirm"), ("No, leave it", "/deny")]
 def _items(order: Order) -> str:
     names = [f"{ln.quantity} × {ln.product.title}" for ln in order.lines]
     return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+
+
+def _place(address: str, what: str) -> str:
+    """Where an address is, for shoppers: city and postcode only, never the street."""
+    masked = mask_address(address)
+    return what if masked == GENERIC_ADDRESS else f"{what} in {masked}"
 
 
 def _summary(order: Order) -> str:
@@ -233,9 +240,9 @@ class ActionChangeShippingAddress(ShopAction):
             new_address=address.strip()[:500],
         )
         turn.say(
-            f"Please confirm: ship {_summary(order)} to the new address in "
-            f"{mask_address(address)} instead of {mask_address(order.shipping_address)}? "
-            "Nothing changes until you say yes.",
+            f"Please confirm: ship {_summary(order)} to {_place(address, 'the new address')} "
+            f"instead of {_place(order.shipping_address, 'the current address')}? Nothing "
+            "changes until you say yes.",
             buttons=ask_buttons(_YES_NO),
         )
         return [*events, SlotSet("pending_change", token), SlotSet("shipping_address", None)]
@@ -302,8 +309,8 @@ class ActionConfirmChange(ShopAction):
             details={"from": old, "to": mask_address(order.shipping_address)},
         )
         turn.say(
-            f"Updated: order {order.number} will now ship to the new address in "
-            f"{mask_address(order.shipping_address)} (was: {old})."
+            f"Updated: order {order.number} will now ship to "
+            f"{_place(order.shipping_address, 'the new address')} (was: {old})."
         )
         return events
 

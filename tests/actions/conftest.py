@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from actions import store
 from actions.config import get_settings
-from actions.models import Base, Order, Refund
+from actions.models import Base, Order, OrderAudit, Refund, SupportTicket
 from actions.orders import find_order
 
 ANCHOR = datetime(2026, 6, 1, 12, 0, 0)
@@ -41,6 +42,8 @@ DOMAIN_ACTIONS = [
     "action_recommend_products",
     "action_compare_products",
     "action_handoff",
+    "action_confirm_change",
+    "action_discard_change",
 ]
 
 PG_BASE_URL = os.environ.get(
@@ -61,6 +64,20 @@ def point_settings_at(
     """Make the actions use `url` (settings are cached, so clear the cache around it)."""
     monkeypatch.setenv("SHOPINTENT_DATABASE_URL", url)
     monkeypatch.setenv("SHOPINTENT_AUTO_SEED", "true" if auto_seed else "false")
+    get_settings.cache_clear()
+
+
+def limit_lookups(
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    conversation: int | None = None,
+    client: int | None = None,
+) -> None:
+    """Lower the failed-lookup limits per conversation and per client for one test."""
+    if conversation is not None:
+        monkeypatch.setenv("SHOPINTENT_MAX_LOOKUP_FAILURES", str(conversation))
+    if client is not None:
+        monkeypatch.setenv("SHOPINTENT_MAX_CLIENT_LOOKUP_FAILURES", str(client))
     get_settings.cache_clear()
 
 
@@ -139,17 +156,22 @@ def empty_postgres_url() -> Iterator[str]:
         yield url
 
 
+# The conversation (tracker `sender_id`) of a call unless a test names another.
+SENDER = "shopper-1"
+
+
 def make_tracker(
     text: str,
     *,
     entities: Sequence[tuple[str, str]] = (),
     slots: dict[str, Any] | None = None,
     intent: str = "unknown",
+    sender: str = SENDER,
 ) -> Tracker:
     """A tracker in the shape Rasa sends (see ARCHITECTURE.md, action server call)."""
     return Tracker.from_dict(
         {
-            "sender_id": "shopper-1",
+            "sender_id": sender,
             "slots": slots or {},
             "latest_message": {
                 "text": text,
@@ -199,6 +221,11 @@ class Reply:
         ]
         return values[-1] if values else None
 
+    @property
+    def followups(self) -> list[str]:
+        """The actions the events ask Rasa to run next (`FollowupAction`)."""
+        return [e["name"] for e in self.events if e.get("event") == "followup"]
+
 
 def call(action: Action, text: str, **kwargs: Any) -> Reply:
     """Run an action the way the action server does and collect its output."""
@@ -225,6 +252,61 @@ def order_key(url: str, number: str) -> int:
     """The internal id (`Order.id`, what other tables point at) of the order `number`."""
     with store.session_factory(url)() as session:
         return load_order(session, number).id
+
+
+def owner(url: str, number: str) -> dict[str, str]:
+    """The slots of the signed-in customer who placed order `number`."""
+    with store.session_factory(url)() as session:
+        return {"customer_id": str(load_order(session, number).customer_id)}
+
+
+def guest(url: str, number: str) -> dict[str, str]:
+    """The slots of a guest who typed the e-mail address of order `number`."""
+    with store.session_factory(url)() as session:
+        return {"order_email": load_order(session, number).customer.email}
+
+
+def stranger(url: str, number: str) -> dict[str, str]:
+    """The slots of a signed-in customer who did not place order `number`."""
+    with store.session_factory(url)() as session:
+        placed_by = load_order(session, number).customer_id
+        other = session.scalar(
+            select(Order.customer_id).where(Order.customer_id != placed_by).limit(1)
+        )
+    assert other is not None, "the seed has a single customer"
+    return {"customer_id": str(other)}
+
+
+def audit_rows(url: str, number: str) -> list[OrderAudit]:
+    """The audit rows of order `number`, oldest first."""
+    key = order_key(url, number)
+    with store.session_factory(url)() as session:
+        rows = session.scalars(
+            select(OrderAudit).where(OrderAudit.order_id == key).order_by(OrderAudit.id)
+        ).all()
+        session.expunge_all()
+    return list(rows)
+
+
+def refund_amounts(url: str, number: str) -> list[float]:
+    """The amounts of the refunds of order `number`, oldest first."""
+    key = order_key(url, number)
+    with store.session_factory(url)() as session:
+        return list(
+            session.scalars(select(Refund.amount).where(Refund.order_id == key).order_by(Refund.id))
+        )
+
+
+def ticket_of(url: str, reply: Reply) -> SupportTicket:
+    """The support ticket whose reference (`SUP-...`) the handoff reply gave."""
+    reference = re.search(r"SUP-[0-9A-F]{6}", reply.text)
+    assert reference, f"no ticket reference in {reply.text!r}"
+    with store.session_factory(url)() as session:
+        ticket = session.scalars(
+            select(SupportTicket).where(SupportTicket.reference == reference.group(0))
+        ).one()
+        session.expunge(ticket)
+    return ticket
 
 
 def order_snapshot(url: str) -> list[tuple[Any, ...]]:

@@ -6,18 +6,21 @@ import pytest
 from sqlalchemy import text
 
 from actions import store
-from actions.order_actions import ActionCancelOrder
+from actions.order_actions import ActionCancelOrder, ActionConfirmChange
 from actions.orders import normalise_order_number
 from actions.product_actions import ActionProductSearch
 from actions.search import resolve_product, search_products
 from tests.actions.conftest import (
     LEGACY_ORDER_IDS,
     assert_models_match_migrations,
+    audit_rows,
     call,
     first_order,
     insert_legacy_orders,
     load_order,
+    owner,
     point_settings_at,
+    refund_amounts,
 )
 
 pytestmark = pytest.mark.postgres
@@ -40,10 +43,19 @@ def test_postgres_cancel_changes_the_order_once(
 ) -> None:
     point_settings_at(monkeypatch, postgres_url)
     order_id = first_order(postgres_url, "paid")
-    assert "is cancelled" in call(ActionCancelOrder(), f"cancel {order_id}").text
-    assert "already cancelled" in call(ActionCancelOrder(), f"cancel {order_id}").text
+    slots = owner(postgres_url, order_id)
+    token = call(ActionCancelOrder(), f"cancel {order_id}", slots=slots).slot("pending_change")
+    assert token
+    yes = {**slots, "pending_change": token}
+    assert "is cancelled" in call(ActionConfirmChange(), "yes", slots=yes).text
+    assert "already handled" in call(ActionConfirmChange(), "yes", slots=yes).text
+    assert "already cancelled" in call(ActionCancelOrder(), f"cancel {order_id}", slots=slots).text
     with store.session_factory(postgres_url)() as session:
         assert load_order(session, order_id).status == "cancelled"
+    assert len(refund_amounts(postgres_url, order_id)) == 1
+    assert [(a.action, a.actor) for a in audit_rows(postgres_url, order_id)] == [
+        ("cancel", f"customer:{slots['customer_id']}")
+    ]
 
 
 def test_postgres_search_action_treats_sql_as_text(
@@ -62,7 +74,7 @@ def test_postgres_upgrade_numbers_existing_orders_and_keeps_their_lines(
     insert_legacy_orders(empty_postgres_url)
     store.init_db(empty_postgres_url)
     with store.get_engine(empty_postgres_url).connect() as conn:
-        numbers = dict(conn.execute(text("SELECT id, number FROM orders")).all())
+        numbers: dict[int, str] = dict(conn.execute(text("SELECT id, number FROM orders")).all())
         assert conn.execute(text("SELECT count(*) FROM order_lines")).scalar() == 2
         version = conn.execute(text("SELECT version_num FROM actions_alembic_version")).scalar()
     assert sorted(numbers) == sorted(LEGACY_ORDER_IDS)

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.actions.conftest import DOMAIN_ACTIONS, first_order
+from tests.actions.conftest import DOMAIN_ACTIONS, first_order, owner
 from tests.conftest import free_port, stop
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,6 +148,7 @@ def test_webhook_order_status_replies_and_sets_the_slot(
     body = rasa_call(
         "action_order_status",
         f"where is my order {order_id}?",
+        slots=owner(seeded_url, order_id),
         entities=[
             {
                 "entity": "order_id",
@@ -173,6 +174,17 @@ def test_webhook_product_search_sends_product_cards(servers: dict[str, str]) -> 
     cards = payload["responses"][0]["custom"]["products"]
     assert [c["title"] for c in cards] == ["Beats Flex Wireless Earphones"]
     assert set(cards[0]) == {"id", "title", "brand", "price", "rating", "availability"}
+
+
+def test_webhook_order_status_for_a_guest_without_an_email_asks_for_it(
+    servers: dict[str, str], seeded_url: str
+) -> None:
+    order_id = first_order(seeded_url, "shipped")
+    body = rasa_call("action_order_status", f"where is my order {order_id}?")
+    payload = httpx.post(f"{servers['rasa_sdk']}/webhook", json=body, timeout=30).json()
+    assert "what is the e-mail address on order" in payload["responses"][0]["text"]
+    assert "shipped on" not in payload["responses"][0]["text"]
+    assert payload["events"] == []
 
 
 def test_webhook_with_unknown_action_returns_404(servers: dict[str, str]) -> None:
