@@ -1,12 +1,15 @@
 """Benchmark the chat webhook: N concurrent simulated shoppers over loopback.
 
-Each shopper holds a short conversation (greet, ask for an order, give the order
-number, ask about returns, thank). The script prints p50/p95/p99 latency,
-throughput and errors, then reads the stored transcript and checks that no turn
+Each shopper opens a conversation the way the widget does (`POST
+/webhooks/rest/session`, not timed) and holds a short one: greet, ask for an order,
+give the number of a real order in the store, give its e-mail (the guest's proof),
+ask about returns, thank. The script prints p50/p95/p99 latency, throughput and
+errors, then reads the stored transcript (e-mails redacted) and checks that no turn
 was lost or reordered. It rewrites the `webhook` section of docs/benchmarks.md.
 
-By default it starts its own stack (the action server on a seeded SQLite copy and
-`shopintent serve`), so nothing else needs to run:
+By default it starts its own stack (`shopintent actions` on a seeded SQLite copy and
+`shopintent serve`, sharing a generated SHOPINTENT_ACTIONS_SECRET), so nothing else
+needs to run:
 
     .venv/bin/python benchmarks/webhook.py --model models/default
     .venv/bin/python benchmarks/webhook.py --url http://127.0.0.1:5005 --database-url sqlite:///shopintent.db
@@ -20,6 +23,7 @@ import os
 import platform
 import random
 import re
+import secrets
 import socket
 import statistics
 import subprocess
@@ -43,18 +47,25 @@ BEGIN, END = "<!-- begin:webhook -->", "<!-- end:webhook -->"
 class Shopper:
     """One simulated shopper and what happened to their messages."""
 
-    sender: str
     script: list[str]
+    sender: str = ""  # the conversation id the bot issued (`POST /webhooks/rest/session`)
     latencies_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
-def conversation(order_id: int, direct: bool = False) -> list[str]:
-    """The messages one shopper sends, in order (`direct`: button payloads, no model)."""
+def conversation(number: str, email: str, direct: bool = False) -> list[str]:
+    """The messages one shopper sends, in order.
+
+    Args:
+        number: A real order number (`SI...`) in the bot's store.
+        email: That order's e-mail, which a guest gives to prove the order.
+        direct: Button payloads (`/intent`, no model) for every turn but the e-mail,
+            which is always typed: a payload cannot set it.
+    """
     if direct:
-        return ["/greet", "/track_order", f"/track_order{{\"order_id\": \"{order_id}\"}}",
-                "/check_refund_policy", "/thank_you"]  # fmt: skip
-    return ["hi", "where is my order?", str(order_id), "can I return it?", "thanks"]
+        return ["/greet", "/track_order", f"/track_order{{\"order_id\": \"{number}\"}}",
+                email, "/check_refund_policy", "/thank_you"]  # fmt: skip
+    return ["hi", "where is my order?", number, email, "can I return it?", "thanks"]
 
 
 def free_port() -> int:
@@ -81,7 +92,11 @@ def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 180) -> 
 
 @contextmanager
 def own_stack(model: Path, workers: int) -> Iterator[tuple[str, str]]:
-    """Start the action server and the bot on a fresh seeded SQLite file."""
+    """Start the action server and the bot on a fresh seeded SQLite file.
+
+    The pair shares a generated SHOPINTENT_ACTIONS_SECRET (signed action calls) and has
+    no webhook token: shoppers use conversation ids the bot issues, as browsers do.
+    """
     from actions.store import ensure_seeded
 
     if not (model / "shopintent.json").is_file():
@@ -93,9 +108,15 @@ def own_stack(model: Path, workers: int) -> Iterator[tuple[str, str]]:
     db_url = f"sqlite:///{tmp}/bench.db"
     ensure_seeded(db_url)
     actions_port, bot_port = free_port(), free_port()
-    env = {**os.environ, "SHOPINTENT_DATABASE_URL": db_url, "SHOPINTENT_WEBHOOK_TOKEN": ""}
+    env = {
+        **os.environ,
+        "SHOPINTENT_DATABASE_URL": db_url,
+        "SHOPINTENT_WEBHOOK_TOKEN": "",
+        "SHOPINTENT_ACTIONS_SECRET": secrets.token_hex(32),
+    }
     actions = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+        [sys.executable, "-m", "shopintent", "actions", "--host", "127.0.0.1",
+         "--port", str(actions_port)],
         env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     bot = subprocess.Popen(
@@ -138,14 +159,29 @@ async def run_shopper(
         await asyncio.sleep(rng.uniform(*think))
 
 
+async def open_session(client: httpx.AsyncClient, url: str, shopper: Shopper) -> None:
+    """Get the shopper a conversation id from the bot, as the widget does."""
+    response = await client.post(f"{url}/webhooks/rest/session", json={})
+    if response.status_code != 200:
+        raise SystemExit(
+            f"error: POST {url}/webhooks/rest/session answered HTTP {response.status_code} "
+            f"({response.text[:200]}); expected 200 with a `sender`. A wrong --token is 401."
+        )
+    shopper.sender = str(response.json()["sender"])
+
+
 async def load(
     url: str, shoppers: list[Shopper], think: tuple[float, float], token: str | None
 ) -> float:
-    """Run every shopper concurrently; return the wall time in seconds."""
+    """Open every shopper's conversation, then run them concurrently; return the wall time.
+
+    Only the conversations are timed, not opening them.
+    """
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     limits = httpx.Limits(max_connections=len(shoppers) + 10)
     rng = random.Random(7)
     async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as client:
+        await asyncio.gather(*(open_session(client, url, s) for s in shoppers))
         started = time.perf_counter()
         await asyncio.gather(
             *(run_shopper(client, f"{url}/webhooks/rest/webhook", s, think, rng) for s in shoppers)
@@ -154,11 +190,12 @@ async def load(
 
 
 def check_transcript(database_url: str, shoppers: list[Shopper]) -> tuple[int, int, list[float]]:
-    """Compare the stored transcript with what was sent.
+    """Compare the stored transcript with what was sent (redacted, as the bot stores it).
 
     Returns:
         Turns lost, conversations reordered, and the server-side latencies stored per turn.
     """
+    from bot.redact import redact
     from bot.store import TranscriptStore
 
     store = TranscriptStore(database_url)
@@ -168,8 +205,9 @@ def check_transcript(database_url: str, shoppers: list[Shopper]) -> tuple[int, i
         turns = store.turns(shopper.sender)
         server_ms.extend(float(t["latency_ms"]) for t in turns)
         stored = [t["text"] for t in turns]
-        lost += max(0, len(shopper.script) - len(stored))
-        if stored != shopper.script[: len(stored)] or [t["seq"] for t in turns] != list(
+        sent = [redact(m) for m in shopper.script]
+        lost += max(0, len(sent) - len(stored))
+        if stored != sent[: len(stored)] or [t["seq"] for t in turns] != list(
             range(1, len(turns) + 1)
         ):
             reordered += 1
@@ -268,35 +306,42 @@ def main(argv: list[str] | None = None) -> int:
         "--model", type=Path, default=REPO / "models" / "default", help="model to serve"
     )
     parser.add_argument("--workers", type=int, default=1, help="bot worker processes (1)")
-    parser.add_argument("--token", default=os.environ.get("SHOPINTENT_WEBHOOK_TOKEN"))
+    parser.add_argument("--token", default=os.environ.get("SHOPINTENT_WEBHOOK_TOKEN"),
+                        help="webhook token of the bot at --url, if it has one (not sent to "
+                             "the benchmark's own stack)")  # fmt: skip
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument("--typed-only", action="store_true",
-                        help="skip the second run with /intent payloads (no model)")  # fmt: skip
+                        help="skip the second run with /intent payloads (model only for the "
+                             "e-mail)")  # fmt: skip
     args = parser.parse_args(argv)
     lo, _, hi = args.think_ms.partition("-")
     think = (float(lo) / 1000, float(hi or lo) / 1000)
 
     phases: list[Phase] = []
+    token = None if args.url is None else args.token
     with own_stack(args.model, args.workers) if args.url is None else _given(args) as (url, db_url):
         from actions.store import list_orders
 
-        orders = [o.id for o in list_orders(db_url, limit=max(1, args.shoppers))]
+        orders = [(o.id, o.email) for o in list_orders(db_url, limit=max(1, args.shoppers))]
+        if not orders:
+            raise SystemExit(
+                f"error: the store at {db_url} has no orders; run `shopintent db seed`"
+            )
         ready = httpx.get(f"{url}/ready", timeout=10).json()
         model_version = str(ready.get("model_version", "unknown"))
         kinds = [("typed messages (model)", False)]
         if not args.typed_only:
-            kinds.append(("button payloads (no model)", True))
+            kinds.append(("button payloads (e-mail typed)", True))
         for name, direct in kinds:
-            run_id = datetime.now(UTC).strftime("%H%M%S") + ("d" if direct else "t")
             phase = Phase(
                 name,
                 [
-                    Shopper(f"bench-{run_id}-{i}", conversation(orders[i % len(orders)], direct))
+                    Shopper(conversation(*orders[i % len(orders)], direct=direct))
                     for i in range(args.shoppers)
                 ],
             )
             before = os.getloadavg()[0]
-            phase.wall_s = asyncio.run(load(url, phase.shoppers, think, args.token))
+            phase.wall_s = asyncio.run(load(url, phase.shoppers, think, token))
             phase.load = (before, os.getloadavg()[0])
             phase.lost, phase.reordered, phase.server_ms = check_transcript(db_url, phase.shoppers)
             phases.append(phase)
@@ -308,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         f"| {name} | " + " | ".join(col[k] for col in columns) + " |"
         for k, name in enumerate(ROW_NAMES)
     ]
-    script = " → ".join(f"`{m}`" for m in phases[0].shoppers[0].script)
+    # Placeholders: the report names no real order number or e-mail.
+    script = " → ".join(f"`{m}`" for m in conversation("<order number>", "<its e-mail>"))
     table = "\n".join(lines) + (
         f"\n\n{args.shoppers} concurrent shoppers, each {script} with "
         f"{args.think_ms} ms between turns; bot workers: {args.workers}; model "
@@ -316,10 +362,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.python_version()}), shared with other jobs (see the load average). "
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python benchmarks/webhook.py "
         f"{' '.join(argv if argv is not None else sys.argv[1:])}`. Latency is end to end as the "
-        "client sees it over loopback (classifier, dialogue, action-server call, SQLite "
-        "transcript write); every stored turn was compared with what was sent. The second "
-        "column sends button payloads (`/intent`), which skip the model: the cost of "
-        "everything else."
+        "client sees it over loopback (classifier, dialogue, signed action-server call, SQLite "
+        "transcript write); each conversation id came from `POST /webhooks/rest/session` "
+        "(not timed), and the number is a real order's, proved with its e-mail; every stored "
+        "turn was compared with what was sent. The second column sends button payloads "
+        "(`/intent`), which skip the model, for every turn but the typed e-mail: close to "
+        "the cost of everything else."
     )
     print(table)
     for phase in phases:
