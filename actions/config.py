@@ -29,6 +29,8 @@ class ActionsSettings(BaseSettings):
         max_lookup_failures: Failed order lookups in one conversation before order
             questions go to a person.
         max_client_lookup_failures: Failed order lookups per client address per hour.
+        retention_days: Days ticket texts and lookup counters are kept (purged at
+            start and daily).
     """
 
     model_config = SettingsConfigDict(
@@ -43,6 +45,7 @@ class ActionsSettings(BaseSettings):
     actions_secret: str | None = None
     max_lookup_failures: int = Field(default=5, ge=1)
     max_client_lookup_failures: int = Field(default=20, ge=1)
+    retention_days: int = Field(default=90, ge=1)
 
     @field_validator("actions_secret", mode="before")
     @classmethod

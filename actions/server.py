@@ -69,7 +69,39 @@ def create_server_app(secret: str | None) -> Sanic:
             status=401,
         )
 
+    @app.before_server_start
+    async def start_retention(app: Sanic) -> None:
+        app.add_task(_retention_loop())
+
     return app
+
+
+RETENTION_EVERY_S = 24 * 3600
+
+
+def purge_now() -> None:
+    """Purge what is past `SHOPINTENT_RETENTION_DAYS` (ticket texts, lookup counters)."""
+    from datetime import timedelta
+
+    from actions.config import get_settings
+    from actions.orders import utcnow
+    from actions.retention import purge
+    from actions.store import session_scope
+
+    with session_scope() as session:
+        purge(session, utcnow() - timedelta(days=get_settings().retention_days))
+
+
+async def _retention_loop() -> None:
+    """At start and then daily; a failing purge is logged and tried again the next day."""
+    import asyncio
+
+    while True:
+        try:
+            await asyncio.to_thread(purge_now)
+        except Exception:
+            logger.exception("the retention purge failed; it runs again in a day")
+        await asyncio.sleep(RETENTION_EVERY_S)
 
 
 def serve(

@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     from actions import cli as actions_cli
     from bot import cli as bot_cli
     from nlu import cli as nlu_cli
-    from shopintent import up
+    from shopintent import privacy, up
 
     parser = argparse.ArgumentParser(
         prog="shopintent",
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     nlu_cli.register(sub)
     actions_cli.register(sub)
     bot_cli.register(sub)
+    privacy.register(sub)
     return parser
 
 
