@@ -21,6 +21,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from limits import RateLimitItem
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import review
 from bot.action_client import ActionClient
@@ -34,6 +36,7 @@ from bot.errors import (
     InvalidSenderError,
     MissingSenderError,
     PayloadTooLargeError,
+    RateLimitedError,
     UnauthorizedError,
 )
 from bot.identity import (
@@ -44,6 +47,7 @@ from bot.identity import (
     verify_customer_token,
 )
 from bot.policy import DialoguePolicy
+from bot.ratelimit import RateLimiter, Rule, parse_limit
 from bot.review.settings import get_review_settings
 from bot.service import Caller, ChatService
 from bot.settings import BotSettings
@@ -53,8 +57,54 @@ from bot.types import BotMessage
 logger = logging.getLogger(__name__)
 
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' https: data:; connect-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'"
+)
+# FastAPI's API docs load Swagger UI / ReDoc from a CDN with an inline script: no CSP there.
+_NO_CSP_PATHS = ("/docs", "/redoc")
+
+
 def _static(name: str) -> str:
     return resources.files("bot").joinpath("static", name).read_text(encoding="utf-8")
+
+
+class SecurityHeaders:
+    """ASGI middleware: `nosniff` on every response, the CSP on the bot's own HTML pages.
+
+    Pure ASGI rather than `BaseHTTPMiddleware`, so the webhook pays one header append.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        csp_allowed = not path.startswith(_NO_CSP_PATHS)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                content_type = dict(headers).get(b"content-type", b"")
+                if (
+                    csp_allowed
+                    and content_type.startswith(b"text/html")
+                    and b"content-security-policy" not in names
+                ):
+                    headers.append(
+                        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
+                    )
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _check_text(value: Any, field: str, max_chars: int, *, allow_newlines: bool) -> str:
@@ -163,9 +213,16 @@ def create_app(
         secret = secrets.token_hex(32)
     conversations = ConversationIds(derive_key(secret, "conversation-ids"))
     client_key = derive_key(secret, "client-ref")
+    rate_key = derive_key(secret, "rate-limit")
+    rate_rules: dict[Rule, list[RateLimitItem]] = {
+        "conversation": parse_limit(settings.conversation_rate_limit, "SHOPINTENT_CONVERSATION_RATE_LIMIT"),
+        "client": parse_limit(settings.client_rate_limit, "SHOPINTENT_CLIENT_RATE_LIMIT"),
+        "session": parse_limit(settings.session_rate_limit, "SHOPINTENT_SESSION_RATE_LIMIT"),
+    }
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        review.check_configuration(app, settings)
         domain = load_domain(settings.domain_path, settings.policy_path)
         model = (
             classifier
@@ -186,9 +243,12 @@ def create_app(
         )
         app.state.chat = ChatService(domain, policy, batching, db)
         app.state.action_client = client
+        # Made here, inside the event loop its locks and Redis connections belong to.
+        app.state.limiter = RateLimiter(rate_rules, settings.redis_url)
         try:
             yield
         finally:
+            await app.state.limiter.aclose()
             await batching.aclose()
             if action_client is None:
                 await client.aclose()
@@ -206,11 +266,18 @@ def create_app(
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
         max_age=600,
+        expose_headers=["Retry-After"],
     )
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(BotError)
     async def bot_error(_request: Request, exc: BotError) -> JSONResponse:
-        return JSONResponse({"error": exc.code, "message": str(exc)}, status_code=exc.status_code)
+        headers = (
+            {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimitedError) else None
+        )
+        return JSONResponse(
+            {"error": exc.code, "message": str(exc)}, status_code=exc.status_code, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -241,6 +308,17 @@ def create_app(
         return True
 
     ServerCaller = Depends(server_caller)
+
+    def rate_ref(value: str | None) -> str | None:
+        """What rate limits count under: a keyed hash, never the address or sender id itself."""
+        return client_ref(rate_key, value)
+
+    def limiter(request: Request) -> RateLimiter:
+        rate_limiter: RateLimiter = request.app.state.limiter
+        return rate_limiter
+
+    def client_address(request: Request) -> str | None:
+        return request.client.host if request.client else None
 
     def verified_customer(metadata: Any) -> str | None:
         """The customer id of `metadata.customer_token`, or None for a guest (no token)."""
@@ -290,6 +368,8 @@ def create_app(
         else's. A `metadata.customer_token` in the body is checked here too (401 when
         expired or forged), so the widget learns at once that a sign-in is stale.
         """
+        if not _server:
+            await limiter(request).hit("session", rate_ref(client_address(request)))
         payload = read_json_object(await read_body(request), '{"metadata": {}}')
         verified_customer(payload.get("metadata"))
         return {"sender": conversations.issue()}
@@ -300,8 +380,13 @@ def create_app(
 
         `sender` must be a conversation id from `POST /webhooks/rest/session`; callers
         holding the webhook token may name their own. A signed-in shopper's token rides
-        in `metadata.customer_token`.
+        in `metadata.customer_token`. Too many messages (per conversation, or from one
+        browser address) get 429 with `Retry-After`.
         """
+        rate_limits = limiter(request)
+        address = client_address(request)
+        if not server:
+            await rate_limits.hit("client", rate_ref(address))
         payload = read_json_object(
             await read_body(request),
             '{"sender": "<id from /webhooks/rest/session>", "message": "hi"}',
@@ -319,6 +404,7 @@ def create_app(
                 "this conversation id was not issued by this bot (or has been signed with "
                 "another secret); get one from POST /webhooks/rest/session"
             )
+        await rate_limits.hit("conversation", rate_ref(sender))
         if "message" not in payload:
             raise InvalidMessageError(
                 f"expected a `message` field, found only {sorted(payload)[:10]}; "
@@ -328,7 +414,6 @@ def create_app(
             payload["message"], "message", settings.max_message_chars, allow_newlines=True
         )
         customer = verified_customer(payload.get("metadata"))
-        address = request.client.host if request.client else None
         caller = Caller(customer_id=customer, client_ref=client_ref(client_key, address))
         replies = await service.handle(sender, message, caller)
         return JSONResponse([_wire(r) for r in replies])
@@ -379,6 +464,15 @@ def create_app(
             """A small demo shop page that embeds the widget (development only)."""
             # No webhook token in the page: the widget uses conversation ids the bot issues.
             return HTMLResponse(_static("demo.html"))
+
+        @app.get("/demo.js", include_in_schema=False)
+        async def demo_script() -> Response:
+            """The demo page's sign-in script (a file, so the page runs under the CSP)."""
+            return Response(
+                _static("demo.js"),
+                media_type="application/javascript",
+                headers={"Cache-Control": "no-cache"},
+            )
 
         @app.post("/demo/customer-token", include_in_schema=False)
         async def demo_customer_token(request: Request) -> JSONResponse:

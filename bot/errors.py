@@ -99,3 +99,19 @@ class StoreError(BotError):
 
     status_code = 503
     code = "store_error"
+
+
+class RateLimitedError(BotError):
+    """A rate limit of the webhook is used up (`bot.ratelimit`); answered 429 with `Retry-After`.
+
+    Args:
+        message: What was limited and when to try again.
+        retry_after_s: Whole seconds until the next request may pass.
+    """
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

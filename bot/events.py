@@ -183,5 +183,5 @@ def recent_products(engine: Engine, shopper: str, limit: int = 50) -> list[int]:
         .limit(limit)
     )
     with engine.connect() as conn:
-        ids = [int(p) for p in conn.scalars(query)]
+        ids = [int(p) for p in conn.scalars(query) if p is not None]
     return list(reversed(ids))

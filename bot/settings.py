@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.ratelimit import parse_limit
 
 DEFAULT_DATABASE_URL = "sqlite:///shopintent.db"
 MIN_PRODUCTION_SECRET_CHARS = 32
@@ -71,6 +73,24 @@ class BotSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="interface `shopintent serve` binds")
     port: int = Field(default=5005, ge=1, le=65535, description="port `shopintent serve` binds")
     demo_page: bool = Field(default=True, description="serve the demo shop page at /")
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis holding the rate limit counters, shared by every worker; unset: "
+        "each process counts on its own",
+    )
+    conversation_rate_limit: str = Field(
+        default="30/minute",
+        description="messages per conversation (limits notation, e.g. 30/minute;500/hour; "
+        "empty: no limit)",
+    )
+    client_rate_limit: str = Field(
+        default="120/minute",
+        description="messages per client address from browsers (callers without the webhook token)",
+    )
+    session_rate_limit: str = Field(
+        default="20/minute",
+        description="new conversation ids per client address from browsers",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -84,6 +104,7 @@ class BotSettings(BaseSettings):
         "identity_secret",
         "actions_secret",
         "conversation_secret",
+        "redis_url",
         mode="before",
     )
     @classmethod
@@ -91,6 +112,12 @@ class BotSettings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("conversation_rate_limit", "client_rate_limit", "session_rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str, info: ValidationInfo) -> str:
+        parse_limit(value, f"SHOPINTENT_{(info.field_name or '').upper()}")
+        return value.strip()
 
     @property
     def production(self) -> bool:

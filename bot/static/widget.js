@@ -14,7 +14,10 @@
  * a different shopper, or signing out, starts a new one. Also open(), send(text), session().
  * The bot issues the conversation id (POST .../session); it and the last messages are kept
  * in sessionStorage per bot URL, so a reload continues the conversation and closing the tab
- * ends it.
+ * ends it. A 429 (too many messages) is shown as a note and the typed text stays in the box.
+ * Content-Security-Policy: no eval, no inline script or handler; it adds one <style> element
+ * and loads product images, so a shop page with a CSP allows the bot's origin in script-src
+ * and connect-src, 'unsafe-inline' in style-src and the images' hosts in img-src.
  */
 (function () {
   "use strict";
@@ -38,6 +41,7 @@
   var MAX_HISTORY = 60;
   var INTRO = "Ask about orders, returns, delivery or products.";
   var EXPIRED = "Your sign-in has expired; please refresh the page or sign in again.";
+  var TOO_FAST = "You're sending messages very fast; please wait a moment.";
 
   function sessionUrlFor(url) {
     var u = new URL(url, location.href);
@@ -103,7 +107,7 @@
         if (r.ok && data != null) return data;
         var err = new Error((data && data.message) || "HTTP " + r.status);
         err.status = r.status;
-        err.code = (data && data.error) || "";
+        err.code = (data && data.error) || (r.status === 429 ? "rate_limited" : "");
         throw err;
       });
     });
@@ -288,7 +292,8 @@
         m.buttons.forEach(function (b) {
           var btn = el("button", { type: "button" }, b.title || b.payload);
           btn.addEventListener("click", function () {
-            if (submit(b.payload || b.title, b.title || b.payload, false)) group.remove();
+            // The suggestions stay until the bot took the answer (a 429 leaves them to retry).
+            submit(b.payload || b.title, b.title || b.payload, false, function () { group.remove(); });
           });
           group.appendChild(btn);
         });
@@ -309,9 +314,10 @@
       send.disabled = false;
     }
 
-    // Returns whether the message was taken; `typed` messages go back into the input box
-    // when the bot did not take them (an expired sign-in), so nothing typed is lost.
-    function submit(payload, shown, typed) {
+    // Returns whether the message was sent; `typed` messages go back into the input box
+    // when the bot did not take them (an expired sign-in, or too many messages too fast),
+    // so nothing typed is lost. `taken` runs once the bot answered.
+    function submit(payload, shown, typed, taken) {
       if (busy || !payload || !payload.trim()) return false;
       busy = true;
       send.disabled = true;
@@ -330,6 +336,7 @@
             history = [];
             log.textContent = "";
           }
+          if (taken) taken();
           messages.forEach(function (m) {
             renderBot(m, true);
             history.push({ who: "bot", message: m });
@@ -338,12 +345,13 @@
         .catch(function (err) {
           if (gen !== generation) return;
           typing.remove();
-          if (err.code === "invalid_customer_token") {
+          if (err.code === "invalid_customer_token" || err.code === "rate_limited") {
+            // Not taken: not shown as sent, and the typed text goes back into the box.
             bubble.remove();
             var at = history.indexOf(entry);
             if (at >= 0) history.splice(at, 1);
             if (typed && !input.value) input.value = payload;
-            renderWarning(EXPIRED);
+            renderWarning(err.code === "rate_limited" ? TOO_FAST : EXPIRED);
           } else {
             renderNote("Sorry, the chat is not available right now (" + err.message + ").");
           }
