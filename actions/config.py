@@ -31,6 +31,8 @@ class ActionsSettings(BaseSettings):
         max_client_lookup_failures: Failed order lookups per client address per hour.
         retention_days: Days ticket texts and lookup counters are kept (purged at
             start and daily).
+        recs_dir: The personal recommender (`shopintent recs train`); missing: the
+            shop-wide recommendations.
     """
 
     model_config = SettingsConfigDict(
@@ -46,6 +48,7 @@ class ActionsSettings(BaseSettings):
     max_lookup_failures: int = Field(default=5, ge=1)
     max_client_lookup_failures: int = Field(default=20, ge=1)
     retention_days: int = Field(default=90, ge=1)
+    recs_dir: Path = Path("models/recs")
 
     @field_validator("actions_secret", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from actions.parsing import (
     parse_bounds,
     split_comparison,
 )
+from actions.personal import history, personal_picks
 from actions.replies import ask_buttons, money, product_list, truncate
 from actions.search import (
     ParsedQuery,
@@ -21,6 +22,7 @@ from actions.search import (
     Resolution,
     bought_together,
     categories_of,
+    get_product,
     parse_query,
     resolve_product,
     search_parsed,
@@ -347,9 +349,36 @@ class ActionCompareProducts(ShopAction):
 
 
 class ActionRecommendProducts(ShopAction):
-    """Recommend products: similar and bought together, or top-rated in a category."""
+    """Recommend products: similar and bought together, personal picks, or top-rated."""
 
     NAME = "action_recommend_products"
+
+    def _personal(
+        self,
+        turn: Turn,
+        categories: list[str],
+        budget: float | None,
+        min_price: float | None,
+        scope: str,
+    ) -> bool:
+        """Reply with the recommender's picks for this shopper's history; False: none."""
+        shopper = history(turn.session, turn.slot("customer_id"), str(turn.tracker.sender_id))
+        picks = personal_picks(
+            turn.session,
+            shopper,
+            categories=categories,
+            max_price=budget,
+            min_price=min_price,
+        )
+        hits = [h for h in (get_product(turn.session, p) for p in picks) if h is not None]
+        if not hits:
+            return False
+        anchor_id = shopper.last_viewed or (shopper.items[-1] if shopper.items else None)
+        anchor = turn.session.get(Product, anchor_id) if anchor_id is not None else None
+        verb = "looked at" if shopper.last_viewed is not None else "bought"
+        why = f", because you {verb} the {anchor.title}" if anchor is not None else ""
+        turn.say(f"Picked for you{scope}{why}:\n{product_list(hits)}", products=hits)
+        return True
 
     def handle(self, turn: Turn) -> EventList:
         """Pick the recommendation mode from what the shopper gave (product, category, budget)."""
@@ -385,10 +414,12 @@ class ActionRecommendProducts(ShopAction):
                 parts.append(f"Often bought together with it:\n{product_list(together)}")
             turn.say("\n".join(parts), products=[*similar, *together])
             return slot_events(product=anchor.title)
+        where = " in " + " / ".join(c.replace("-", " ") for c in categories) if categories else ""
+        if self._personal(turn, categories, budget, min_price, where + within):
+            return []
         hits = top_rated(
             session, categories=categories, limit=5, max_price=budget, min_price=min_price
         )
-        where = " in " + " / ".join(c.replace("-", " ") for c in categories) if categories else ""
         if not hits:
             turn.say(
                 f"I have nothing{where}{within} right now. Try a higher budget or another category."

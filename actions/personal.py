@@ -1,0 +1,148 @@
+"""Personal recommendations: what this shopper did, ranked by the sequential recommender.
+
+A shopper's history is their purchases (order lines of the signed-in customer) and
+their behaviour events (`bot_events`, written by the bot with consent: product
+views, cart adds, purchases), oldest first. The recommender (`recs`, trained by
+`shopintent recs train` from the same store) ranks the catalogue after that
+sequence; what they already bought is never recommended. Without a model or a
+history the caller falls back to the shop-wide recommendations.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
+
+from actions.config import get_settings
+from actions.models import Order, OrderLine, Product
+
+logger = logging.getLogger(__name__)
+EVENTS_TABLE = "bot_events"
+MAX_HISTORY = 50
+
+_lock = threading.Lock()
+_loaded: dict[Path, tuple[float, Any]] = {}
+
+
+@dataclass(frozen=True)
+class History:
+    """A shopper's products in time order, and the ones they bought."""
+
+    items: list[int]
+    purchased: set[int]
+    last_viewed: int | None
+
+
+def recommender(model_dir: Path | None = None) -> Any | None:
+    """The trained recommender in `model_dir` (default `SHOPINTENT_RECS_DIR`), or None.
+
+    Loaded once and reloaded when its files change (a retrained model is picked up).
+    """
+    folder = Path(model_dir or get_settings().recs_dir)
+    meta = folder / "recs.json"
+    if not meta.is_file():
+        return None
+    stamp = meta.stat().st_mtime
+    with _lock:
+        cached = _loaded.get(folder)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        try:
+            from recs import Recommender
+
+            model = Recommender.load(folder)
+        except Exception:
+            logger.exception(
+                "the recommender in %s could not be loaded; using the fallback", folder
+            )
+            return None
+        _loaded[folder] = (stamp, model)
+        return model
+
+
+def history(session: Session, customer_id: str | None, conversation: str) -> History:
+    """Purchases of the signed-in customer plus the shopper's consented events, in time order."""
+    stamped: list[tuple[Any, int, str]] = []
+    purchased: set[int] = set()
+    if customer_id and customer_id.isdigit():
+        rows = session.execute(
+            select(Order.placed_at, OrderLine.product_id)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .where(Order.customer_id == int(customer_id))
+        ).all()
+        for placed, product in rows:
+            stamped.append((placed, int(product), "purchase"))
+            purchased.add(int(product))
+    shopper = f"customer:{customer_id}" if customer_id else conversation
+    bind = session.get_bind()
+    if inspect(bind).has_table(EVENTS_TABLE):
+        rows = session.execute(
+            text(
+                f"SELECT created_at, product_id, type FROM {EVENTS_TABLE} "
+                "WHERE shopper = :shopper AND product_id IS NOT NULL AND consent "
+                "ORDER BY created_at DESC, id DESC LIMIT :limit"
+            ),
+            {"shopper": shopper, "limit": MAX_HISTORY},
+        ).all()
+        for created, product, kind in rows:
+            stamped.append((_naive(created), int(product), str(kind)))
+            if kind == "purchase":
+                purchased.add(int(product))
+    stamped.sort(key=lambda row: (str(row[0]), row[1]))
+    views = [p for _, p, kind in stamped if kind in ("product_view", "add_to_cart")]
+    return History(
+        items=[p for _, p, _ in stamped][-MAX_HISTORY:],
+        purchased=purchased,
+        last_viewed=views[-1] if views else None,
+    )
+
+
+def _naive(value: Any) -> Any:
+    if hasattr(value, "tzinfo") and value.tzinfo is not None:
+        return value.replace(tzinfo=None)
+    return value
+
+
+def personal_picks(
+    session: Session,
+    shopper_history: History,
+    *,
+    limit: int = 5,
+    categories: list[str] | None = None,
+    max_price: float | None = None,
+    min_price: float | None = None,
+) -> list[int]:
+    """Product ids the recommender ranks highest after this history, within the filters.
+
+    Returns:
+        Up to `limit` product ids, best first; empty when there is no model or no
+        usable history (the caller falls back).
+    """
+    model = recommender()
+    if model is None or not shopper_history.items:
+        return []
+    allowed: set[str] | None = None
+    if categories or max_price is not None or min_price is not None:
+        query = select(Product.id)
+        if categories:
+            query = query.where(Product.category.in_(categories))
+        if max_price is not None:
+            query = query.where(Product.price <= max_price)
+        if min_price is not None:
+            query = query.where(Product.price >= min_price)
+        allowed = {str(p) for p in session.scalars(query)}
+        if not allowed:
+            return []
+    ranked = model.recommend(
+        [str(p) for p in shopper_history.items],
+        k=limit,
+        exclude={str(p) for p in shopper_history.purchased},
+        allowed=allowed,
+    )
+    return [int(item) for item, _score in ranked][:limit]
