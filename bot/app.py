@@ -2,6 +2,8 @@
 
 Build it with `create_app(settings)`; tests pass their own classifier, action
 client or store. Every `BotError` maps to its HTTP status here, in one place.
+The webhook is rate limited (`bot.ratelimit`: 429 with `Retry-After`); every
+response says `nosniff`, and the bot's HTML pages carry `CONTENT_SECURITY_POLICY`.
 """
 
 from __future__ import annotations
@@ -98,9 +100,7 @@ class SecurityHeaders:
                     and content_type.startswith(b"text/html")
                     and b"content-security-policy" not in names
                 ):
-                    headers.append(
-                        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
-                    )
+                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
                 message["headers"] = headers
             await send(message)
 
@@ -215,7 +215,9 @@ def create_app(
     client_key = derive_key(secret, "client-ref")
     rate_key = derive_key(secret, "rate-limit")
     rate_rules: dict[Rule, list[RateLimitItem]] = {
-        "conversation": parse_limit(settings.conversation_rate_limit, "SHOPINTENT_CONVERSATION_RATE_LIMIT"),
+        "conversation": parse_limit(
+            settings.conversation_rate_limit, "SHOPINTENT_CONVERSATION_RATE_LIMIT"
+        ),
         "client": parse_limit(settings.client_rate_limit, "SHOPINTENT_CLIENT_RATE_LIMIT"),
         "session": parse_limit(settings.session_rate_limit, "SHOPINTENT_SESSION_RATE_LIMIT"),
     }
@@ -361,14 +363,15 @@ def create_app(
         return bytes(body)
 
     @app.post("/webhooks/rest/session")
-    async def session(request: Request, _server: bool = ServerCaller) -> dict[str, str]:
+    async def session(request: Request, server: bool = ServerCaller) -> dict[str, str]:
         """Start a conversation: returns the `sender` id to send with every message.
 
         The id is signed by the bot, so nobody can make one up or take over someone
         else's. A `metadata.customer_token` in the body is checked here too (401 when
-        expired or forged), so the widget learns at once that a sign-in is stale.
+        expired or forged), so the widget learns at once that a sign-in is stale. Too
+        many new conversations from one browser address get 429 with `Retry-After`.
         """
-        if not _server:
+        if not server:
             await limiter(request).hit("session", rate_ref(client_address(request)))
         payload = read_json_object(await read_body(request), '{"metadata": {}}')
         verified_customer(payload.get("metadata"))

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.ratelimit import parse_limit
 
 DEFAULT_DATABASE_URL = "sqlite:///shopintent.db"
-MIN_PRODUCTION_SECRET_CHARS = 32
+MIN_REVIEW_TOKEN_CHARS = 32
 
 
 class BotSettings(BaseSettings):
@@ -150,10 +150,10 @@ class BotSettings(BaseSettings):
         for name, value in needed.items():
             if value is None:
                 problems.append(f"{name} is not set")
-            elif name == "SHOPINTENT_REVIEW_TOKEN" and len(value) < MIN_PRODUCTION_SECRET_CHARS:
+            elif name == "SHOPINTENT_REVIEW_TOKEN" and len(value) < MIN_REVIEW_TOKEN_CHARS:
                 problems.append(
                     f"{name} has {len(value)} characters, expected at least "
-                    f"{MIN_PRODUCTION_SECRET_CHARS}"
+                    f"{MIN_REVIEW_TOKEN_CHARS}"
                 )
         return problems
 

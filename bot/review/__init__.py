@@ -7,6 +7,7 @@ model that follows the registry's `current` pointer.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
     from bot.review.reload import LiveClassifier
     from bot.settings import BotSettings
+
+logger = logging.getLogger(__name__)
 
 
 def review_settings(app: FastAPI) -> ReviewSettings:
@@ -38,6 +41,20 @@ def load_model(app: FastAPI, model_dir: Path) -> LiveClassifier:
     return live
 
 
+def check_configuration(app: FastAPI, settings: BotSettings) -> None:
+    """Say at start-up when review is locked by its settings (and why): a warning in the log."""
+    from bot.review.auth import configuration_problem
+
+    review = review_settings(app)
+    problem = configuration_problem(review, settings.webhook_token)
+    if problem is None:
+        return
+    if review.review_token is None:
+        logger.info("%s", problem)
+    else:
+        logger.warning("%s", problem)
+
+
 def install(app: FastAPI, settings: BotSettings) -> None:
     """Add the review pages (`/review`) and the review API (`/api/review`) to the bot's app."""
     from bot.review import api, pages
@@ -47,4 +64,11 @@ def install(app: FastAPI, settings: BotSettings) -> None:
     app.include_router(pages.router)
 
 
-__all__ = ["ReviewSettings", "get_review_settings", "install", "load_model", "review_settings"]
+__all__ = [
+    "ReviewSettings",
+    "check_configuration",
+    "get_review_settings",
+    "install",
+    "load_model",
+    "review_settings",
+]

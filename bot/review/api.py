@@ -1,7 +1,7 @@
 """The review JSON API under `/api/review` (documented in the app's OpenAPI schema).
 
-Every route needs the review token (`Authorization: Bearer ...` or the login cookie);
-without it the answer is 401. Routes are plain `def`s: FastAPI runs them in its
+Every route needs the review token (`Authorization: Bearer ...`) or a login session's
+cookie; without either the answer is 401. Routes are plain `def`s: FastAPI runs them in its
 thread pool, so the blocking database calls never stall the webhook's event loop.
 """
 
@@ -16,15 +16,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from bot.review import store
-from bot.review.auth import require_review
+from bot.review.auth import get_engine, require_review
 
 router = APIRouter(prefix="/api/review", tags=["review"], dependencies=[Depends(require_review)])
-
-
-def get_engine(request: Request) -> Engine:
-    """The bot's database engine (a FastAPI dependency; tests can override it)."""
-    engine: Engine = request.app.state.chat.store.engine
-    return engine
 
 
 def get_handoff_action(request: Request) -> str:

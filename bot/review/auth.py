@@ -1,25 +1,34 @@
 """Who may use the review pages and API: holders of `SHOPINTENT_REVIEW_TOKEN`.
 
-Scripts send `Authorization: Bearer <review token>`; people log in once on
-`/review/login`, which sets an HttpOnly, SameSite=Strict cookie holding an HMAC of
-the token (never the token itself). The webhook token never opens review: if both
-secrets are configured to the same value, review stays locked and says why.
+Scripts send `Authorization: Bearer <review token>`. People log in on `/review/login`:
+each login opens a server-side session (`bot.review.sessions`) whose random id goes into
+an HttpOnly, SameSite=Strict cookie (`Secure` in production), expires after 8 idle
+hours and ends on logout; every form of the session posts its own CSRF token. Failed
+logins are counted per client address, which must wait after 5 of them.
+
+Review stays locked, and says why, when the token is unset, shorter than 32 characters
+or equal to the webhook token (the widget's token must never open review).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-from typing import Annotated
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
 
 from bot.errors import BotError
+from bot.identity import client_ref, derive_key
+from bot.review import sessions
 from bot.review.settings import ReviewSettings, get_review_settings
+from bot.settings import MIN_REVIEW_TOKEN_CHARS
+
+if TYPE_CHECKING:
+    from bot.settings import BotSettings
 
 COOKIE = "shopintent_review"
-_SESSION_MESSAGE = b"shopintent-review-session-v1"
-_CSRF_MESSAGE = b"shopintent-review-form-v1"
 
 
 class ReviewAuthError(BotError):
@@ -29,75 +38,115 @@ class ReviewAuthError(BotError):
     code = "review_unauthorized"
 
 
-def _digest(token: str, message: bytes) -> str:
-    return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()
-
-
-def session_value(token: str) -> str:
-    """The cookie value that proves a browser logged in with `token`."""
-    return _digest(token, _SESSION_MESSAGE)
-
-
-def csrf_value(token: str) -> str:
-    """The hidden form field every review form posts back (a second check beside SameSite)."""
-    return _digest(token, _CSRF_MESSAGE)
-
-
 def configuration_problem(review: ReviewSettings, webhook_token: str | None) -> str | None:
     """Why review cannot be opened at all, or None when it is configured."""
-    if review.review_token is None:
+    token = review.review_token
+    if token is None:
         return (
             "review is not configured: set SHOPINTENT_REVIEW_TOKEN on the server to a long "
-            "random secret (distinct from the webhook token)"
+            "random secret (distinct from the webhook token), e.g. `openssl rand -hex 32`"
         )
-    if webhook_token is not None and hmac.compare_digest(
-        review.review_token.encode(), webhook_token.encode()
-    ):
+    if webhook_token is not None and hmac.compare_digest(token.encode(), webhook_token.encode()):
         return (
             "review is locked because SHOPINTENT_REVIEW_TOKEN equals the webhook token; the "
             "widget's token must never open review. Set a different review token."
         )
+    if len(token) < MIN_REVIEW_TOKEN_CHARS:
+        return (
+            f"review is locked because SHOPINTENT_REVIEW_TOKEN has {len(token)} characters, "
+            f"expected at least {MIN_REVIEW_TOKEN_CHARS}; set a longer one, e.g. "
+            "`openssl rand -hex 32`"
+        )
     return None
 
 
-def is_authorised(request: Request, review: ReviewSettings, webhook_token: str | None) -> bool:
-    """Tell whether the request carries the review token (Bearer header or login cookie)."""
-    if configuration_problem(review, webhook_token) is not None:
-        return False
-    token = review.review_token or ""
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() == "bearer ":
-        return hmac.compare_digest(header[7:].strip().encode(), token.encode())
-    cookie = request.cookies.get(COOKIE)
-    return cookie is not None and hmac.compare_digest(
-        cookie.encode(), session_value(token).encode()
-    )
+def get_engine(request: Request) -> Engine:
+    """The bot's database engine (a FastAPI dependency; tests can override it)."""
+    engine: Engine = request.app.state.chat.store.engine
+    return engine
+
+
+def get_bot_settings(request: Request) -> BotSettings:
+    """The settings the app was built with (`bot.review.install` keeps them)."""
+    settings: BotSettings = request.app.state.bot_settings
+    return settings
 
 
 def webhook_token_of(request: Request) -> str | None:
     """The bot's webhook token, from the settings the app was built with."""
-    settings = getattr(request.app.state, "bot_settings", None)
-    return getattr(settings, "webhook_token", None)
+    return get_bot_settings(request).webhook_token
 
 
 ReviewConfig = Annotated[ReviewSettings, Depends(get_review_settings)]
+Db = Annotated[Engine, Depends(get_engine)]
 
 
-def require_review(request: Request, review: ReviewConfig) -> ReviewSettings:
+@dataclass(frozen=True)
+class ReviewAccess:
+    """How a request proved it may review: the Bearer token, or a login session.
+
+    Attributes:
+        via: `bearer` (scripts) or `session` (a logged-in browser).
+        session: The login session, for `session`; its CSRF token goes into every form.
+    """
+
+    via: Literal["bearer", "session"]
+    session: sessions.Session | None = None
+
+    @property
+    def csrf(self) -> str:
+        """The CSRF token forms must post back ("" for Bearer callers, who need none)."""
+        return self.session.csrf if self.session is not None else ""
+
+
+def session_cookie(request: Request) -> str | None:
+    """The session id the browser sent, if any."""
+    return request.cookies.get(COOKIE) or None
+
+
+def review_access(request: Request, review: ReviewConfig, engine: Db) -> ReviewAccess | None:
+    """FastAPI dependency: how the request may review, or None (no, wrong or stale proof).
+
+    Blocking (a session lookup): FastAPI runs this plain `def` in its thread pool.
+    """
+    if configuration_problem(review, webhook_token_of(request)) is not None:
+        return None
+    token = review.review_token or ""
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        if hmac.compare_digest(header[7:].strip().encode(), token.encode()):
+            return ReviewAccess("bearer")
+        return None
+    cookie = session_cookie(request)
+    if cookie is None:
+        return None
+    session = sessions.find_session(engine, cookie, token, review.review_session_idle_s)
+    return ReviewAccess("session", session) if session is not None else None
+
+
+MaybeAccess = Annotated[ReviewAccess | None, Depends(review_access)]
+
+
+def require_review(request: Request, review: ReviewConfig, access: MaybeAccess) -> ReviewAccess:
     """FastAPI dependency of the JSON API: answer 401 unless the review token is present.
 
     Raises:
-        ReviewAuthError: No or a wrong token, or review is not configured.
+        ReviewAuthError: No or a wrong token or session, or review is not configured.
     """
-    webhook = webhook_token_of(request)
-    if not is_authorised(request, review, webhook):
-        problem = configuration_problem(review, webhook)
+    if access is None:
+        problem = configuration_problem(review, webhook_token_of(request))
         raise ReviewAuthError(
             problem
             or "the review API needs the review token: send `Authorization: Bearer <token>` "
             "(SHOPINTENT_REVIEW_TOKEN on the server) or log in at /review/login"
         )
-    return review
+    return access
 
 
-Reviewer = Annotated[ReviewSettings, Depends(require_review)]
+Reviewer = Annotated[ReviewAccess, Depends(require_review)]
+
+
+def login_client(request: Request, review: ReviewSettings) -> str:
+    """What failed logins are counted under: a keyed hash of the client's address."""
+    address = request.client.host if request.client else "unknown"
+    return client_ref(derive_key(review.review_token or "", "review-login-client"), address) or ""

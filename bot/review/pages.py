@@ -1,14 +1,16 @@
 """The review pages under `/review`: login, inbox, one turn in context, analytics.
 
 Plain server-rendered HTML (Jinja2 templates, one stylesheet, no JavaScript needed).
-Without the review token a page answers 401 with the login form in its body, so a
-browser shows the form and a script sees the status. Forms post
-`application/x-www-form-urlencoded` bodies with a CSRF field; the login cookie is
-HttpOnly and SameSite=Strict.
+Without the review token or a login session a page answers 401 with the login form in
+its body, so a browser shows the form and a script sees the status. A login opens a
+server-side session (`bot.review.sessions`); its cookie is HttpOnly, SameSite=Strict and,
+in production, Secure. Forms post `application/x-www-form-urlencoded` bodies with the
+session's CSRF token. Repeated failed logins from one address get 429 and `Retry-After`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from datetime import date
 from importlib import resources
@@ -21,15 +23,18 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.engine import Engine
 
 from bot.errors import BotError
-from bot.review import store
-from bot.review.api import get_engine, get_handoff_action
+from bot.review import sessions, store
+from bot.review.api import get_handoff_action
 from bot.review.auth import (
     COOKIE,
+    Db,
+    MaybeAccess,
+    ReviewAccess,
     ReviewConfig,
     configuration_problem,
-    csrf_value,
-    is_authorised,
-    session_value,
+    get_bot_settings,
+    login_client,
+    session_cookie,
     webhook_token_of,
 )
 
@@ -51,10 +56,12 @@ class FormError(BotError):
     code = "invalid_form"
 
 
-def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    name: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> HTMLResponse:
     """Render a template of `bot/review/templates` into an HTML response."""
     html = _env.get_template(name).render(**context)
-    return HTMLResponse(html, status_code=status_code, headers=_NO_STORE)
+    return HTMLResponse(html, status_code=status_code, headers={**_NO_STORE, **(headers or {})})
 
 
 _NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
@@ -94,9 +101,14 @@ def _first(form: dict[str, list[str]], key: str) -> str:
     return values[0].strip()
 
 
-def _check_csrf(form: dict[str, list[str]], review: ReviewConfig) -> None:
-    expected = csrf_value(review.review_token or "")
-    if not hmac.compare_digest(_first(form, "csrf").encode(), expected.encode()):
+def _check_csrf(form: dict[str, list[str]], access: ReviewAccess) -> None:
+    """A form of a login session must carry that session's CSRF token.
+
+    Bearer callers need none: a browser never sends the Authorization header on its own.
+    """
+    if access.session is None:
+        return
+    if not hmac.compare_digest(_first(form, "csrf").encode(), access.session.csrf.encode()):
         raise FormError(
             "the form's security field is missing or stale; reload the page and try again"
         )
@@ -110,47 +122,80 @@ def stylesheet() -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, review: ReviewConfig, next: str = "/review") -> Response:
-    """The login form."""
-    if is_authorised(request, review, webhook_token_of(request)):
+def login_form(
+    request: Request, review: ReviewConfig, access: MaybeAccess, next: str = "/review"
+) -> Response:
+    """The login form (it says so when review is locked by the server's settings)."""
+    if access is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
     problem = configuration_problem(review, webhook_token_of(request))
     return render("login.html", error=None, problem=problem, next=_safe_next(next))
 
 
 @router.post("/login")
-async def login(request: Request, review: ReviewConfig) -> Response:
-    """Check the token; on success set the session cookie and go to the inbox."""
+async def login(request: Request, review: ReviewConfig, engine: Db) -> Response:
+    """Check the token; on success open a session, set its cookie and go to the inbox.
+
+    An address with too many failed logins gets 429 and `Retry-After`, whatever it sends.
+    """
     form = await _form(request)
     token = _first(form, "token")
     target = _safe_next(_first(form, "next"))
     problem = configuration_problem(review, webhook_token_of(request))
-    if problem or not hmac.compare_digest(token.encode(), (review.review_token or "").encode()):
+    if problem:
+        return render("login.html", status_code=401, error=None, problem=problem, next=target)
+    client = login_client(request, review)
+    wait = await asyncio.to_thread(sessions.retry_after, engine, client)
+    if wait:
         return render(
             "login.html",
-            status_code=401,
-            error=None if problem else "That is not the review token.",
-            problem=problem,
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+            error=f"Too many failed logins from your address: try again in {wait} s.",
+            problem=None,
             next=target,
         )
+    if not hmac.compare_digest(token.encode(), (review.review_token or "").encode()):
+        wait = await asyncio.to_thread(
+            sessions.record_failure,
+            engine,
+            client,
+            review.review_login_max_failures,
+            review.review_login_window_s,
+        )
+        error = "That is not the review token."
+        if wait:
+            error += f" Too many failed logins: wait {wait} s before the next try."
+        return render("login.html", status_code=401, error=error, problem=None, next=target)
+    await asyncio.to_thread(sessions.clear_failures, engine, client)
+    previous = session_cookie(request)
+    if previous is not None:
+        await asyncio.to_thread(sessions.close_session, engine, previous)
+    session_id, _session = await asyncio.to_thread(
+        sessions.open_session, engine, review.review_token or "", review.review_session_idle_s
+    )
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
-        session_value(review.review_token or ""),
+        session_id,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
-        max_age=12 * 3600,
+        secure=get_bot_settings(request).production or request.url.scheme == "https",
         path="/",
     )
     return response
 
 
 @router.post("/logout")
-def logout() -> Response:
-    """Forget the session cookie."""
+async def logout(request: Request, engine: Db, access: MaybeAccess) -> Response:
+    """End the session (revoked in the database, so the cookie opens nothing any more)."""
+    cookie = session_cookie(request)
+    if access is not None and access.session is not None:
+        _check_csrf(await _form(request), access)
+    if cookie is not None:
+        await asyncio.to_thread(sessions.close_session, engine, cookie)
     response = RedirectResponse("/review/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
 
 
@@ -205,7 +250,6 @@ _FILTER_KEYS = (
 )
 
 
-Db = Annotated[Engine, Depends(get_engine)]
 Handoff = Annotated[str, Depends(get_handoff_action)]
 
 
@@ -218,9 +262,11 @@ def _intent_choices(request: Request, engine: Engine) -> list[str]:
 
 
 @router.get("", response_class=HTMLResponse)
-def inbox(request: Request, review: ReviewConfig, engine: Db, handoff: Handoff) -> Response:
+def inbox(
+    request: Request, review: ReviewConfig, access: MaybeAccess, engine: Db, handoff: Handoff
+) -> Response:
     """The inbox: turns to review, least confident first, with filters and bulk actions."""
-    if not is_authorised(request, review, webhook_token_of(request)):
+    if access is None:
         return _login_page(request, review)
     flt, raw = _filters(request)
     try:
@@ -243,7 +289,7 @@ def inbox(request: Request, review: ReviewConfig, engine: Db, handoff: Handoff) 
         intents=_intent_choices(request, engine),
         predicted=store.predicted_intents(engine),
         verdicts=store.VERDICTS,
-        csrf=csrf_value(review.review_token or ""),
+        csrf=access.csrf,
         here=here,
         page_url=lambda n: "/review?" + urlencode({**query, "page": n}),
         model_version=_serving_version(request),
@@ -256,16 +302,18 @@ def _serving_version(request: Request) -> str | None:
 
 
 @router.get("/turns/{turn_id}", response_class=HTMLResponse)
-def turn_page(turn_id: int, request: Request, review: ReviewConfig, engine: Db) -> Response:
+def turn_page(
+    turn_id: int, request: Request, review: ReviewConfig, access: MaybeAccess, engine: Db
+) -> Response:
     """One turn: its ranking, the bot's replies, the conversation around it, the actions."""
-    if not is_authorised(request, review, webhook_token_of(request)):
+    if access is None:
         return _login_page(request, review)
     turn = store.get_turn(engine, turn_id)
     return render(
         "turn.html",
         turn=turn,
         intents=_intent_choices(request, engine),
-        csrf=csrf_value(review.review_token or ""),
+        csrf=access.csrf,
         here=f"/review/turns/{turn_id}",
         back=_safe_next(request.query_params.get("next")),
         model_version=_serving_version(request),
@@ -292,23 +340,27 @@ def _apply(engine: Engine, ids: list[int], form: dict[str, list[str]], intent_ke
 
 
 @router.post("/turns/{turn_id}")
-async def review_one(turn_id: int, request: Request, review: ReviewConfig, engine: Db) -> Response:
+async def review_one(
+    turn_id: int, request: Request, review: ReviewConfig, access: MaybeAccess, engine: Db
+) -> Response:
     """Apply the posted action (correct, relabel, out_of_scope, ignore, undo) to one turn."""
-    if not is_authorised(request, review, webhook_token_of(request)):
+    if access is None:
         return _login_page(request, review)
     form = await _form(request)
-    _check_csrf(form, review)
-    _apply(engine, [turn_id], form, f"intent_{turn_id}")
+    _check_csrf(form, access)
+    await asyncio.to_thread(_apply, engine, [turn_id], form, f"intent_{turn_id}")
     return RedirectResponse(_safe_next(_first(form, "next")), status_code=303)
 
 
 @router.post("/bulk")
-async def review_many(request: Request, review: ReviewConfig, engine: Db) -> Response:
+async def review_many(
+    request: Request, review: ReviewConfig, access: MaybeAccess, engine: Db
+) -> Response:
     """Apply one action to every checked turn."""
-    if not is_authorised(request, review, webhook_token_of(request)):
+    if access is None:
         return _login_page(request, review)
     form = await _form(request)
-    _check_csrf(form, review)
+    _check_csrf(form, access)
     try:
         ids = [int(v) for v in form.get("ids", [])]
     except ValueError as exc:
@@ -316,16 +368,21 @@ async def review_many(request: Request, review: ReviewConfig, engine: Db) -> Res
     if not ids:
         raise FormError("select at least one turn (the boxes on the left) for a bulk action")
     form["action"] = [_first(form, "bulk_action")]
-    _apply(engine, ids, form, "bulk_intent")
+    await asyncio.to_thread(_apply, engine, ids, form, "bulk_intent")
     return RedirectResponse(_safe_next(_first(form, "next")), status_code=303)
 
 
 @router.get("/analytics", response_class=HTMLResponse)
 def analytics_page(
-    request: Request, review: ReviewConfig, engine: Db, handoff: Handoff, days: int = 30
+    request: Request,
+    review: ReviewConfig,
+    access: MaybeAccess,
+    engine: Db,
+    handoff: Handoff,
+    days: int = 30,
 ) -> Response:
     """Volume per day, intent distribution, fallback and handoff rates, review progress."""
-    if not is_authorised(request, review, webhook_token_of(request)):
+    if access is None:
         return _login_page(request, review)
     from bot.analytics import charts, summarise
 
@@ -336,6 +393,6 @@ def analytics_page(
         summary=summary,
         charts=charts(summary),
         days=days,
-        csrf=csrf_value(review.review_token or ""),
+        csrf=access.csrf,
         model_version=_serving_version(request),
     )

@@ -25,6 +25,17 @@ class ReviewSettings(BaseSettings):
         default=2.0, ge=0, description="seconds between two looks at the registry's current pointer"
     )
     review_page_size: int = Field(default=50, ge=1, le=500, description="turns per inbox page")
+    review_session_idle_s: float = Field(
+        default=8 * 3600, gt=0, description="a review login ends after this many idle seconds"
+    )
+    review_login_max_failures: int = Field(
+        default=5, ge=1, description="failed logins per client address before it must wait"
+    )
+    review_login_window_s: float = Field(
+        default=600,
+        gt=0,
+        description="seconds without a failed login after which an address's failures are forgotten",
+    )
 
     def follows_registry(self, model_dir: Path) -> bool:
         """Whether a bot configured with `model_dir` should serve the registry's current model.

@@ -13,13 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text as sql
 
 from bot.analytics import charts, summarise
-from bot.review.auth import COOKIE, csrf_value
+from bot.review.auth import COOKIE
 from bot.review.export import export_annotations
 from bot.review.settings import ReviewSettings, get_review_settings
 from nlu.data import read_nlu
 from tests.bot.conftest import AppFactory, say
 
-TOKEN = "review-secret-for-tests"
+TOKEN = "review-secret-for-tests-of-32-characters"
 WEBHOOK_TOKEN = "widget-token-for-tests"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -268,6 +268,15 @@ def login(client: TestClient) -> None:
     assert TOKEN not in cookie
 
 
+def csrf_of(client: TestClient) -> str:
+    """The CSRF token of the client's login session, as the inbox's forms carry it."""
+    page = client.get("/review")
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None
+    return found.group(1)
+
+
 def test_login_sets_an_httponly_cookie_that_opens_the_inbox(review_client: TestClient) -> None:
     login(review_client)
 
@@ -302,7 +311,7 @@ def test_inbox_form_relabels_a_turn_and_rejects_a_missing_csrf_field(
     )
     done = review_client.post(
         f"/review/turns/{target}",
-        content=f"action=relabel&intent_{target}=track_order&csrf={csrf_value(TOKEN)}&next=/review",
+        content=f"action=relabel&intent_{target}=track_order&csrf={csrf_of(review_client)}&next=/review",
         headers=form,
         follow_redirects=False,
     )
@@ -439,7 +448,12 @@ def test_bulk_form_reviews_every_checked_turn(review_client: TestClient) -> None
     ids = [turn_id(review_client, "hello"), turn_id(review_client, "track 1042")]
     body = "&".join(
         [f"ids={i}" for i in ids]
-        + [f"csrf={csrf_value(TOKEN)}", "bulk_action=relabel", "bulk_intent=greet", "next=/review"]
+        + [
+            f"csrf={csrf_of(review_client)}",
+            "bulk_action=relabel",
+            "bulk_intent=greet",
+            "next=/review",
+        ]
     )
 
     response = review_client.post(

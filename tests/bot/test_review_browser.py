@@ -29,13 +29,14 @@ from nlu.artifact import ArtifactMeta
 from nlu.data import read_nlu
 from shopintent.cli import main
 from tests.bot.conftest import DOMAIN, POLICY, wait_for
+from tests.bot.test_widget_browser import watch_csp
 from tests.conftest import free_port, write_quick_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 REPO = Path(__file__).resolve().parents[2]
 REPORTS = REPO / "reports"
-TOKEN = "browser-review-token"
+TOKEN = "browser-review-token-of-at-least-32-chars"
 WEBHOOK_TOKEN = "browser-webhook-token"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -183,8 +184,10 @@ def test_reviewer_relabels_a_misclassified_turn_and_the_retrained_model_answers_
     screenshots = REPORTS / "screenshots"
     screenshots.mkdir(parents=True, exist_ok=True)
     page = chromium.new_page(viewport={"width": 1400, "height": 900})
+    violations = watch_csp(page)  # the review pages run under the bot's CSP
     response = page.goto(f"{live_bot.url}/review")
     assert response is not None and response.status == 401
+    assert "script-src 'self'" in response.headers["content-security-policy"]
     page.fill("#token", TOKEN)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_bot.url}/review")
@@ -271,3 +274,10 @@ def test_reviewer_relabels_a_misclassified_turn_and_the_retrained_model_answers_
     page.screenshot(path=str(screenshots / "review-analytics.png"), full_page=True)
     page.goto(f"{live_bot.url}/review?reviewed=all")
     page.screenshot(path=str(screenshots / "review-inbox-after.png"), full_page=True)
+    assert violations == [], violations
+
+    # 7. Logging out ends the session: the inbox asks for the token again.
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{live_bot.url}/review/login")
+    again = page.goto(f"{live_bot.url}/review")
+    assert again is not None and again.status == 401

@@ -16,7 +16,9 @@ from typing import Any
 import jwt
 import pytest
 
-from tests.bot.conftest import REPO, LiveStack, running
+from bot.app import create_app
+from bot.settings import BotSettings
+from tests.bot.conftest import DOMAIN, POLICY, REPO, KeywordClassifier, LiveStack, running, wait_for
 from tests.conftest import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -27,6 +29,23 @@ ACTIONS_SECRET = "widget-test-actions-secret-not-for-production"
 EXPIRED_LINE = "Your sign-in has expired"
 ASKS_FOR_NUMBER = re.compile(r"(what is|what's|give me) (your|the) order number", re.IGNORECASE)
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TOO_FAST_LINE = "You're sending messages very fast"
+# Reports every Content-Security-Policy violation on the console (init scripts are not
+# subject to the page's CSP); `watch_csp` collects them.
+_REPORT_CSP = """document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("Content Security Policy violation: " + e.violatedDirective + " " + e.blockedURI);
+});"""
+
+
+def watch_csp(page: Any) -> list[str]:
+    """Collect the page's CSP violations (console reports and violation events)."""
+    found: list[str] = []
+    page.add_init_script(_REPORT_CSP)
+    page.on(
+        "console",
+        lambda m: found.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -45,15 +64,17 @@ class ShopSite:
     """
 
     def __init__(self) -> None:
-        pages: dict[str, str] = {}
+        pages: dict[str, tuple[str, str]] = {}
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = pages.get(self.path)
+                body, csp = pages.get(self.path, (None, ""))
                 self.send_response(200 if body is not None else 404)
                 data = (body or "not found").encode()
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
+                if csp:
+                    self.send_header("Content-Security-Policy", csp)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -66,12 +87,23 @@ class ShopSite:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def account_page(self, path: str, bot_url: str, token: str) -> str:
-        """Serve the account page of a signed-in shopper at `path`; return its URL."""
-        self.pages[path] = f"""<!doctype html>
+        """Serve the account page of a signed-in shopper at `path`; return its URL.
+
+        The page has a strict CSP of its own that allows the bot's origin, as the
+        widget's header comment tells shops to write it.
+        """
+        csp = (
+            f"default-src 'none'; script-src {bot_url}; connect-src {bot_url}; "
+            "style-src 'unsafe-inline'; img-src https: data:"
+        )
+        self.pages[path] = (
+            f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Your account</title></head>
 <body><h1>Your account</h1>
 <script src="{bot_url}/widget.js" data-customer-token="{token}" data-open="true" defer></script>
-</body></html>"""
+</body></html>""",
+            csp,
+        )
         return self.origin + path
 
     def close(self) -> None:
@@ -137,7 +169,10 @@ def test_widget_on_the_demo_page_holds_the_demo_conversation(
         browser = p.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.goto(live_stack.bot_url + "/")
+            violations = watch_csp(page)
+            response = page.goto(live_stack.bot_url + "/")
+            assert response is not None
+            assert "script-src 'self'" in response.headers["content-security-policy"]
             expect(page.get_by_role("heading", name="Northwind Goods")).to_be_visible()
 
             launcher = page.get_by_role("button", name="Chat with us")
@@ -187,6 +222,7 @@ def test_widget_on_the_demo_page_holds_the_demo_conversation(
             expect(page.get_by_role("log", name="Conversation")).to_contain_text("ticket")
             page.keyboard.press("Escape")
             expect(page.get_by_role("button", name="Chat with us")).to_be_focused()
+            assert violations == [], violations
         finally:
             browser.close()
     assert Path(SCREENSHOT).stat().st_size > 10_000
@@ -218,6 +254,7 @@ def test_signed_in_shopper_sees_their_orders_without_giving_a_number(
         browser = p.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
+            violations = watch_csp(page)
             page.on("request", record)
             page.goto(shop_site.account_page("/account", signed_in_stack.bot_url, token))
             box = page.get_by_label("Your message")
@@ -233,6 +270,7 @@ def test_signed_in_shopper_sees_their_orders_without_giving_a_number(
             bot_text = " ".join(reply.all_inner_texts())
             assert not ASKS_FOR_NUMBER.search(bot_text), bot_text
             assert someone_elses not in bot_text
+            assert violations == [], violations
             page.screenshot(path=str(SCREENSHOT.with_name("widget-signed-in.png")))
         finally:
             browser.close()
@@ -268,5 +306,73 @@ def test_expired_sign_in_says_so_and_keeps_the_typed_text(
             expect(box).to_have_value("where is my order?")
             expect(page.locator(".si-bot")).to_have_count(0)
             expect(page.locator(".si-user")).to_have_count(0)  # not shown as sent
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def limited_bot(tmp_path: Path, test_action_server: str) -> Iterator[str]:
+    """A bot in this process (keyword classifier, no model) allowing 2 messages a minute
+    per conversation; it serves the demo page and signs demo shoppers in."""
+    import uvicorn
+
+    settings = BotSettings(
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        action_endpoint=test_action_server,
+        domain_path=DOMAIN,
+        policy_path=POLICY,
+        model_dir=tmp_path / "no-model",
+        webhook_token=None,
+        identity_secret=IDENTITY_SECRET,
+        conversation_rate_limit="2/minute",
+    )
+    app = create_app(settings, classifier=KeywordClassifier())
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def test_demo_page_runs_under_its_csp_and_a_429_keeps_the_typed_text(
+    limited_bot: str, chromium_path: str
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            violations = watch_csp(page)
+            response = page.goto(limited_bot + "/")
+            assert response is not None
+            assert response.headers["x-content-type-options"] == "nosniff"
+            # The sign-in script is /demo.js now: it runs under `script-src 'self'`.
+            page.get_by_role("button", name="Sign in as demo customer").click()
+            expect(page.locator("#demo-status")).to_have_text("Signed in as demo customer 1.")
+
+            page.get_by_role("button", name="Chat with us").click()
+            box = page.get_by_label("Your message")
+            for _ in range(2):
+                count = page.locator(".si-bot").count()
+                box.fill("hello")
+                box.press("Enter")
+                expect(page.locator(".si-bot")).not_to_have_count(count, timeout=20_000)
+            box.fill("hello, are you still there?")
+            box.press("Enter")
+
+            expect(page.get_by_role("alert")).to_contain_text(TOO_FAST_LINE, timeout=20_000)
+            expect(box).to_have_value("hello, are you still there?")
+            expect(page.locator(".si-user")).to_have_count(2)  # the third is not shown as sent
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT.with_name("widget-rate-limited.png")))
+            assert violations == [], violations
         finally:
             browser.close()
