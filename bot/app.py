@@ -162,6 +162,26 @@ def check_production(settings: BotSettings) -> None:
         )
 
 
+RETENTION_EVERY_S = 24 * 3600
+
+
+async def _retention_loop(store: TranscriptStore, days: int) -> None:
+    """Purge turns, conversations and events older than `days`, at start and then daily."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.events import purge_events
+    from bot.retention import purge_older_than
+
+    while True:
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        try:
+            await asyncio.to_thread(purge_older_than, store.engine, cutoff)
+            await asyncio.to_thread(purge_events, store.engine, cutoff)
+        except Exception:
+            logger.exception("the retention purge failed; it runs again in a day")
+        await asyncio.sleep(RETENTION_EVERY_S)
+
+
 def get_chat(request: Request) -> ChatService:
     """The app's chat service (a FastAPI dependency; tests can override it)."""
     service: ChatService = request.app.state.chat
@@ -220,6 +240,7 @@ def create_app(
         ),
         "client": parse_limit(settings.client_rate_limit, "SHOPINTENT_CLIENT_RATE_LIMIT"),
         "session": parse_limit(settings.session_rate_limit, "SHOPINTENT_SESSION_RATE_LIMIT"),
+        "events": parse_limit(settings.events_rate_limit, "SHOPINTENT_EVENTS_RATE_LIMIT"),
     }
 
     @asynccontextmanager
@@ -247,9 +268,11 @@ def create_app(
         app.state.action_client = client
         # Made here, inside the event loop its locks and Redis connections belong to.
         app.state.limiter = RateLimiter(rate_rules, settings.redis_url)
+        retention = asyncio.create_task(_retention_loop(db, settings.retention_days))
         try:
             yield
         finally:
+            retention.cancel()
             await app.state.limiter.aclose()
             await batching.aclose()
             if action_client is None:
@@ -420,6 +443,45 @@ def create_app(
         caller = Caller(customer_id=customer, client_ref=client_ref(client_key, address))
         replies = await service.handle(sender, message, caller)
         return JSONResponse([_wire(r) for r in replies])
+
+    @app.post("/events", status_code=202)
+    async def events(request: Request, server: bool = ServerCaller) -> JSONResponse:
+        """What the shopper did on the shop's pages: `{"sender", "events": [...], "consent"}`.
+
+        Same identity as the webhook (a conversation id the bot issued, or the webhook
+        token; `metadata.customer_token` for a signed-in shopper). Events are stored
+        per shopper (the customer when signed in, else the conversation) only with
+        consent; `"consent": false` deletes what was kept and records the opt-out.
+        """
+        from bot.events import parse_batch, set_consent, shopper_key, store_events
+
+        address = client_address(request)
+        if not server:
+            await limiter(request).hit("client", rate_ref(address))
+        payload = read_json_object(
+            await read_body(request),
+            '{"sender": "<id>", "events": [{"type": "product_view", "product_id": 12}]}',
+        )
+        if payload.get("sender") in (None, ""):
+            raise MissingSenderError("expected a `sender`: the conversation id of the widget")
+        sender = _check_text(
+            payload["sender"], "sender", settings.max_sender_chars, allow_newlines=False
+        )
+        if not server and not conversations.valid(sender):
+            raise InvalidSenderError(
+                "this conversation id was not issued by this bot; get one from "
+                "POST /webhooks/rest/session"
+            )
+        await limiter(request).hit("events", rate_ref(sender))
+        batch, consent = parse_batch(payload)
+        shopper = shopper_key(verified_customer(payload.get("metadata")), sender)
+        engine = get_chat(request).store.engine
+        if not consent:
+            removed = await asyncio.to_thread(set_consent, engine, shopper, False)
+            return JSONResponse({"stored": 0, "removed": removed}, status_code=202)
+        await asyncio.to_thread(set_consent, engine, shopper, True)
+        stored = await asyncio.to_thread(store_events, engine, shopper, sender, batch)
+        return JSONResponse({"stored": stored}, status_code=202)
 
     @app.get("/webhooks/rest/")
     async def channel_status() -> dict[str, str]:

@@ -85,9 +85,9 @@ def parse_batch(payload: dict[str, Any]) -> tuple[list[EventIn], bool]:
     consent = payload.get("consent", True)
     if not isinstance(consent, bool):
         raise InvalidMessageError(f"expected `consent` to be true or false, found {consent!r:.40}")
-    raw = payload.get("events", [] if consent is False else None)
-    if consent is False and raw == []:
-        return [], False
+    raw = payload.get("events", [] if "consent" in payload else None)
+    if "consent" in payload and raw == []:
+        return [], consent  # only the shopper's choice
     if not isinstance(raw, list) or not raw:
         raise InvalidMessageError(
             'expected `events` to be a non-empty list like [{"type": "product_view", '
@@ -185,3 +185,10 @@ def recent_products(engine: Engine, shopper: str, limit: int = 50) -> list[int]:
     with engine.connect() as conn:
         ids = [int(p) for p in conn.scalars(query) if p is not None]
     return list(reversed(ids))
+
+
+def purge_events(engine: Engine, cutoff: datetime) -> int:
+    """Delete events older than `cutoff` (the retention period)."""
+    with engine.begin() as conn:
+        result = conn.execute(delete(BehaviourEvent).where(BehaviourEvent.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -30,7 +30,7 @@ from bot.errors import RateLimitedError
 
 logger = logging.getLogger(__name__)
 
-Rule = Literal["conversation", "client", "session"]
+Rule = Literal["conversation", "client", "session", "events"]
 KEY_PREFIX = "shopintent"
 _WARN_EVERY_S = 60.0
 

@@ -91,6 +91,15 @@ class BotSettings(BaseSettings):
         default="20/minute",
         description="new conversation ids per client address from browsers",
     )
+    events_rate_limit: str = Field(
+        default="60/minute",
+        description="behaviour event batches (POST /events) per conversation",
+    )
+    retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="days turns, conversations and behaviour events are kept (purged daily)",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -113,7 +122,9 @@ class BotSettings(BaseSettings):
             return None
         return value
 
-    @field_validator("conversation_rate_limit", "client_rate_limit", "session_rate_limit")
+    @field_validator(
+        "conversation_rate_limit", "client_rate_limit", "session_rate_limit", "events_rate_limit"
+    )
     @classmethod
     def _check_rate_limit(cls, value: str, info: ValidationInfo) -> str:
         parse_limit(value, f"SHOPINTENT_{(info.field_name or '').upper()}")

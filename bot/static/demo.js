@@ -56,4 +56,22 @@
     show(null);
     input.focus();
   });
+
+  // Browsing sends real behaviour events, which personalise the recommendations.
+  document.querySelectorAll(".product[data-product-id]").forEach(function (card) {
+    var id = Number(card.getAttribute("data-product-id"));
+    var title = card.querySelector("h3").textContent;
+    card.querySelector(".view").addEventListener("click", function () {
+      window.shopintent.track({ type: "product_view", product_id: id });
+      card.classList.add("viewed");
+    });
+    card.querySelector(".cart").addEventListener("click", function () {
+      window.shopintent.track({ type: "add_to_cart", product_id: id });
+    });
+    card.querySelector(".similar").addEventListener("click", function () {
+      window.shopintent.track({ type: "product_view", product_id: id });
+      window.shopintent.open();
+      window.shopintent.send("What else would go with the " + title + "?");
+    });
+  });
 })();

@@ -9,9 +9,14 @@
  *   data-session-url     where conversation ids come from (default: data-url's folder + /session)
  *   data-title           panel title (default "Shop assistant")
  *   data-open            "true" to open the panel on page load
+ *   data-consent         "false": the shopper said no to tracking; track() sends nothing and
+ *                        the bot deletes what it kept of them (default "true")
+ *   data-events-url      where track() sends events (default: the bot's origin + /events)
  * Page API: window.shopintent.identify(token) signs a shopper in later (token refreshes keep
  * the conversation); identify(null) signs out. A conversation never mixes two identities, so
- * a different shopper, or signing out, starts a new one. Also open(), send(text), session().
+ * a different shopper, or signing out, starts a new one. Also open(), send(text), session(),
+ * track({type, product_id?, query?}) for product_view, search, add_to_cart and purchase
+ * (batched, sent within a second and when the page is hidden) and consent(true|false).
  * The bot issues the conversation id (POST .../session); it and the last messages are kept
  * in sessionStorage per bot URL, so a reload continues the conversation and closing the tab
  * ends it. A 429 (too many messages) is shown as a note and the typed text stays in the box.
@@ -33,8 +38,10 @@
     token: attr("data-token"),
     url: attr("data-url") || origin + "/webhooks/rest/webhook",
     title: attr("data-title") || "Shop assistant",
-    open: attr("data-open") === "true"
+    open: attr("data-open") === "true",
+    consent: attr("data-consent") !== "false"
   };
+  cfg.eventsUrl = attr("data-events-url") || new URL(cfg.url, location.href).origin + "/events";
   cfg.sessionUrl = attr("data-session-url") || sessionUrlFor(cfg.url);
   var SESSION_KEY = "shopintent.session:" + cfg.url;
   var HISTORY_KEY = "shopintent.history:" + cfg.url;
@@ -403,7 +410,48 @@
     if (cfg.open) setOpen(true);
   }
 
+  // Behaviour events: batched, sent with the conversation's identity, never without consent.
+  var EVENT_TYPES = { product_view: 1, search: 1, add_to_cart: 1, purchase: 1 };
+  var queue = [];
+  var flushTimer = null;
+  function flush() {
+    flushTimer = null;
+    if (!queue.length || !cfg.consent) { queue = []; return Promise.resolve(null); }
+    var batch = queue.splice(0, 50);
+    return sessionId().then(function (sender) {
+      return post(cfg.eventsUrl, { sender: sender, events: batch, metadata: withIdentity({}) });
+    }).then(function () {
+      if (queue.length) return flush();
+      return null;
+    }, function () { return null; /* best effort: a lost view is not a lost message */ });
+  }
+  function track(event) {
+    if (!cfg.consent) return false;
+    if (!event || !EVENT_TYPES[event.type]) {
+      throw new TypeError("shopintent.track expects {type: product_view|search|add_to_cart|purchase, product_id?, query?}");
+    }
+    var item = { type: event.type };
+    if (event.product_id != null) item.product_id = Number(event.product_id);
+    if (event.query != null) item.query = String(event.query).slice(0, 200);
+    queue.push(item);
+    if (!flushTimer) flushTimer = setTimeout(flush, 800);
+    return true;
+  }
+  function consent(allowed) {
+    cfg.consent = !!allowed;
+    if (!cfg.consent) queue = [];
+    return sessionId().then(function (sender) {
+      return post(cfg.eventsUrl, { sender: sender, consent: cfg.consent, events: [], metadata: withIdentity({}) });
+    }).then(null, function () { return null; });
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") flush();
+  });
+
   window.shopintent = {
+    track: track,
+    consent: consent,
+    flush: flush,
     open: function () { if (view) view.open(); },
     send: function (text) { return view ? view.submit(text) : false; },
     session: function () { return conversation ? conversation.id : null; },
