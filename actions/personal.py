@@ -82,7 +82,7 @@ def history(session: Session, customer_id: str | None, conversation: str) -> His
     shopper = f"customer:{customer_id}" if customer_id else conversation
     bind = session.get_bind()
     if inspect(bind).has_table(EVENTS_TABLE):
-        rows = session.execute(
+        events = session.execute(
             text(
                 f"SELECT created_at, product_id, type FROM {EVENTS_TABLE} "
                 "WHERE shopper = :shopper AND product_id IS NOT NULL AND consent "
@@ -90,7 +90,7 @@ def history(session: Session, customer_id: str | None, conversation: str) -> His
             ),
             {"shopper": shopper, "limit": MAX_HISTORY},
         ).all()
-        for created, product, kind in rows:
+        for created, product, kind in events:
             stamped.append((_naive(created), int(product), str(kind)))
             if kind == "purchase":
                 purchased.add(int(product))
