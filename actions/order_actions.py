@@ -8,7 +8,9 @@ changing the address first show what will happen and wait for an explicit yes
 
 from __future__ import annotations
 
-from rasa_sdk.events import SlotSet
+import re
+
+from rasa_sdk.events import ActiveLoop, SlotSet
 
 from actions.access import actor, load_order, may_see
 from actions.base import EventList, ShopAction, Turn, slot_events
@@ -28,8 +30,34 @@ from actions.orders import (
 )
 from actions.parsing import extract_address
 from actions.replies import ask_buttons, day, money, truncate
+from privacy import has_placeholder
 
 _YES_NO = [("Yes, go ahead", "/affirm"), ("No, leave it", "/deny")]
+_COURTESY_TAIL = re.compile(
+    r"(?:[\s,.;!]{0,3}\b(?:please|pls|thanks|thank you|thx|asap|instead|cheers))?[\s,.;!]{0,3}$",
+    re.IGNORECASE,
+)
+
+
+def new_address(turn: Turn) -> str | None:
+    """The new delivery address the shopper gave, or None.
+
+    The bot redacts street addresses out of the message text, so the address comes
+    in the transient slot `new_address` (read from the shopper's own words, sent for
+    this call only); a raw text (another Rasa front end, a test) is read as before.
+    A redacted text ("[ADDRESS]") is never taken for an address.
+    """
+    for candidate in (
+        turn.slot("new_address"),
+        turn.entity("address"),
+        turn.slot("shipping_address"),
+        extract_address(turn.text),
+    ):
+        if candidate and not has_placeholder(candidate):
+            address = _COURTESY_TAIL.sub("", candidate.strip())
+            if address:
+                return address
+    return None
 
 
 def _items(order: Order) -> str:
@@ -220,10 +248,9 @@ class ActionChangeShippingAddress(ShopAction):
                     f"{order.shipment.tracking_number}."
                 )
             turn.say(f"I can't change the address of order {order.number}: {reason}.{extra}")
-            return events
-        address = (
-            turn.entity("address") or turn.slot("shipping_address") or extract_address(turn.text)
-        )
+            # Too late: the bot's address form stops asking for the new address.
+            return [*events, ActiveLoop(None)]
+        address = new_address(turn)
         if not address:
             turn.say(
                 f"Order {order.number} hasn't shipped yet, so the address can still change. It's "

@@ -10,13 +10,15 @@ import re
 from dataclasses import dataclass, field
 
 from actions.orders import ORDER_NUMBER_PATTERN, normalise_order_number
+from privacy import redact
 
 MAX_TEXT_CHARS = 500
 # An order number in free text; group 1 is the reference as written (pass it through
 # `normalise_order_number` for the canonical form).
 ORDER_ID_RE = re.compile(rf"(?<![A-Za-z0-9])({ORDER_NUMBER_PATTERN})(?!\d)", re.IGNORECASE)
+# Possessive `\s*+`: three adjacent optional runs of spaces made a miss cubic (0.7 s at 500).
 _LOOSE_ORDER_RE = re.compile(
-    r"\border\s*(?:number|no\.?|num|id)?\s*(?:is\s+)?[:#]?\s*(\d{1,12})(?!\d)"
+    r"\border\s*+(?:(?:number|no\.?|num|id)\s*+)?(?:is\s++)?[:#]?\s*+(\d{1,12})(?!\d)"
 )
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
 _NUM = r"\$?\s*(\d{1,7}(?:[.,]\d{1,2})?)\s*(?:\$|usd|dollars?|bucks)?"
@@ -359,37 +361,13 @@ def extract_address(text: str | None) -> str | None:
     return None
 
 
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_CARD_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-_PHONE_RE = re.compile(r"(?<![\w])\+?\d[\d\s().-]{7,}\d(?!\d)")
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def redact_pii(text: str) -> str:
-    """Mask e-mails, Luhn-valid card numbers and phone numbers before text is stored.
+    """Replace personal data with typed placeholders; the shared redactor, `privacy.redact`.
+
+    Kept for callers of the old name. The rules (and what they leave alone, such as
+    order numbers) are documented in `privacy.redact`.
 
     >>> redact_pii("call +1 (555) 123-4567 or mail jo@x.com, card 4111 1111 1111 1111")
     'call [PHONE] or mail [EMAIL], card [CARD]'
     """
-
-    def card(m: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", m.group(0))
-        return "[CARD]" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else m.group(0)
-
-    def phone(m: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", m.group(0))
-        # 6-digit order numbers and dates are not phone numbers.
-        return "[PHONE]" if 9 <= len(digits) <= 15 else m.group(0)
-
-    text = _EMAIL_RE.sub("[EMAIL]", text)
-    text = _CARD_RE.sub(card, text)
-    return _PHONE_RE.sub(phone, text)
+    return redact(text)

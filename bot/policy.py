@@ -251,17 +251,48 @@ class DialoguePolicy:
         """Ask for the next empty slot of the active form, or run its action."""
         if tracker.active_form is None:
             return
-        for slot in self.domain.forms[tracker.active_form]:
+        slots = self.domain.forms[tracker.active_form]
+        for index, slot in enumerate(slots):
             if self._skipped(tracker, self.domain.slot_prompts[slot]):
                 continue
             if tracker.value(slot) is None:
                 tracker.requested_slot = slot
-                self._utter(tracker, self.domain.slot_prompts[slot].ask, out)
+                if self._transient_given(tracker, slots) and tracker.pending_action is not None:
+                    await self._run_early(tracker, slots[:index], out)
+                else:
+                    self._utter(tracker, self.domain.slot_prompts[slot].ask, out)
                 return
         action = tracker.pending_action
         self._end_form(tracker)
         if action is not None:
             await self._run_action(tracker, action, out)
+
+    def _transient_given(self, tracker: Tracker, slots: list[str]) -> bool:
+        """Whether this turn filled one of the form's transient slots (they last one turn)."""
+        transient = self.domain.protected.transient
+        return any(s in transient and tracker.transient.get(s) is not None for s in slots)
+
+    async def _run_early(self, tracker: Tracker, answered: list[str], out: TurnOutcome) -> None:
+        """Run the form's action before its last slot is known, and keep the form open.
+
+        A transient value (the guest's order e-mail) is gone by the next message, so
+        the action gets it now: it proves the order (`verified_order_id`, so the e-mail
+        is not asked again) and asks for what it still needs. If it undid an answer
+        (a wrong e-mail clears the order number) or ended the form, the form is over;
+        its reply says why.
+        """
+        said = len(out.replies)
+        await self._run_action(tracker, str(tracker.pending_action), out)
+        if tracker.active_form is None:
+            return
+        for slot in answered:
+            prompt = self.domain.slot_prompts[slot]
+            if not self._skipped(tracker, prompt) and tracker.value(slot) is None:
+                self._end_form(tracker)
+                return
+        requested = tracker.requested_slot
+        if requested is not None and len(out.replies) == said:
+            self._utter(tracker, self.domain.slot_prompts[requested].ask, out)
 
     @staticmethod
     def _skipped(tracker: Tracker, prompt: SlotPrompt) -> bool:

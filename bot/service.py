@@ -6,17 +6,20 @@ import asyncio
 import logging
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.classifier import BatchingClassifier
 from bot.domain import FALLBACK_INTENT, Domain
 from bot.policy import RESTART_COMMAND, DialoguePolicy, TurnOutcome, parse_direct_intent
-from bot.redact import redact
-from bot.store import TranscriptStore, TurnRecord
+from bot.store import Held, TranscriptStore, TurnRecord
 from bot.tracker import Tracker
 from bot.types import BotMessage, ParseResult
+from privacy import install_log_redaction, redact, redact_value
 
 logger = logging.getLogger(__name__)
+# Slots stored as they are: the bot's and the actions' protected slots (ids, tokens) and
+# the order number, which the dialogue needs verbatim. Transient slots are never stored.
+_ORDER_NUMBER_SLOTS = frozenset({"order_id"})
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,11 @@ class ChatService:
         self.policy = policy
         self.classifier = classifier
         self.store = store
+        protected = domain.protected
+        self._keep_slots = (protected.all - protected.transient) | _ORDER_NUMBER_SLOTS
+        # The bot's process logs through uvicorn's handlers, configured before the app
+        # starts: from here on every record they emit is redacted too.
+        install_log_redaction()
         # One asyncio lock per live conversation; dropped when no request holds it.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -88,15 +96,31 @@ class ChatService:
         if protected.client is not None:
             tracker.transient[protected.client] = caller.client_ref
 
+    def _save_redacted(self, held: Held, tracker: Tracker, record: TurnRecord) -> None:
+        """Redact what is stored, then save the turn (blocking: run it in a worker thread).
+
+        The replies may hold what an action looked up (a shipping address) and the
+        tracker keeps them in its events; the error may quote the action server.
+        """
+        stored = replace(
+            record,
+            parse_data=redact_value(record.parse_data),
+            replies=[redact_value(r, keep_keys={"recipient_id"}) for r in record.replies],
+            error=redact(record.error) if record.error else None,
+        )
+        self.store.save(held, tracker.to_stored_state(redact_value, self._keep_slots), stored)
+
     async def handle(
         self, sender_id: str, message: str, caller: Caller | None = None
     ) -> list[BotMessage]:
         """Answer one message and store the turn.
 
         Personal data is redacted before the text is classified, stored or sent to
-        the action server; only a transient slot (the e-mail a guest gives to prove an
-        order) is read from the typed text, for that turn's action call, and never
-        stored. Messages of one conversation are handled one at a time,
+        the action server; only transient slots (the e-mail a guest gives to prove an
+        order, the new address of an order) are read from the typed text, for that
+        turn's action call, and never stored. What is stored (the turn, the bot's
+        replies, the tracker state) is redacted again; the shopper gets the replies as
+        the dialogue wrote them. Messages of one conversation are handled one at a time,
         in order, also across worker processes (a lock in the database).
 
         Args:
@@ -153,7 +177,7 @@ class ChatService:
                     error=error or outcome.error,
                     latency_ms=(time.perf_counter() - started) * 1000,
                 )
-                await asyncio.to_thread(self.store.save, held, tracker.to_state(), record)
+                await asyncio.to_thread(self._save_redacted, held, tracker, record)
             except BaseException:
                 await asyncio.to_thread(self.store.release, held)
                 raise

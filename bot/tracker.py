@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.types import BotMessage, ParseResult
+
+# Event fields that name things (the event kind, a slot, an action), never hold what was said.
+_EVENT_NAME_FIELDS = frozenset({"event", "name", "timestamp", "policy", "input_channel"})
 
 
 @dataclass
@@ -26,7 +30,9 @@ class Tracker:
         latest_action_name: The latest action run.
         turns: Turns handled so far.
         transient: Slot values for this turn's action calls only (the guest's order
-            e-mail, the client ref); never stored, never in the events.
+            e-mail, the new address, the client ref); never stored, never in the events.
+        redacted_events: How many of the first events were redacted when they were
+            stored (`to_stored_state`), so each event is redacted once.
     """
 
     sender_id: str
@@ -41,6 +47,7 @@ class Tracker:
     latest_action_name: str = "action_listen"
     turns: int = 0
     transient: dict[str, Any] = field(default_factory=dict)
+    redacted_events: int = 0
 
     @classmethod
     def new(cls, sender_id: str, initial_slots: dict[str, Any]) -> Tracker:
@@ -59,6 +66,38 @@ class Tracker:
         del state["transient"]
         return state
 
+    def to_stored_state(
+        self, redact: Callable[[Any], Any], keep_slots: Collection[str] = ()
+    ) -> dict[str, Any]:
+        """The state to store: `to_state` with personal data redacted.
+
+        Message texts and parse data in the events and the latest message, bot replies
+        and slot values all pass `redact`; the values of `keep_slots` (the protected
+        slots and the order number, which the dialogue needs as they are) do not.
+        Events that came from the store were redacted when they were stored and are
+        not redacted again (a state stored before redaction existed is, once).
+        The tracker itself is not changed, so this turn's dialogue goes on as typed.
+
+        Args:
+            redact: Redacts a JSON-like value (`privacy.redact_value`).
+            keep_slots: Slots whose values are stored as they are.
+
+        Returns:
+            A JSON-serialisable dict for the store.
+        """
+        state = self.to_state()
+        state["slots"] = {
+            name: value if name in keep_slots else redact(value)
+            for name, value in state["slots"].items()
+        }
+        done = min(self.redacted_events, len(state["events"]))
+        state["events"] = state["events"][:done] + [
+            _redacted_event(e, redact, keep_slots) for e in state["events"][done:]
+        ]
+        state["redacted_events"] = len(state["events"])
+        state["latest_message"] = redact(state["latest_message"])
+        return state
+
     def value(self, name: str) -> Any:
         """A slot's value for this turn: the transient value first, then the stored slot."""
         if self.transient.get(name) is not None:
@@ -69,7 +108,9 @@ class Tracker:
         """Append a Rasa event (timestamp added) and keep only the `keep` latest."""
         self.events.append({**event, "timestamp": event.get("timestamp") or time.time()})
         if len(self.events) > keep:
-            del self.events[: len(self.events) - keep]
+            dropped = len(self.events) - keep
+            del self.events[:dropped]
+            self.redacted_events = max(0, self.redacted_events - dropped)
 
     def set_slot(self, name: str, value: Any, keep: int) -> None:
         """Set a slot and record the slot event."""
@@ -124,3 +165,11 @@ class Tracker:
             "latest_action": {"action_name": self.latest_action_name},
             "latest_action_name": self.latest_action_name,
         }
+
+
+def _redacted_event(
+    event: dict[str, Any], redact: Callable[[Any], Any], keep_slots: Collection[str]
+) -> dict[str, Any]:
+    if event.get("event") == "slot" and event.get("name") in keep_slots:
+        return dict(event)
+    return {k: v if k in _EVENT_NAME_FIELDS else redact(v) for k, v in event.items()}
