@@ -130,6 +130,9 @@ def serve(
             "SHOPINTENT_ACTIONS_SECRET is not set: the action server accepts unsigned calls"
         )
     app = create_server_app(settings.actions_secret)
+    from privacy import install_log_redaction
+
+    install_log_redaction()
     print(f"actions: http://{host}:{port}/webhook", flush=True)
     app.prepare(host=host, port=port, single_process=True, access_log=False, motd=False)
     Sanic.serve_single(app)
