@@ -12,6 +12,7 @@ import httpx
 
 from bot.errors import ActionRejectedError, ActionServerError
 from bot.types import ActionResult
+from privacy import redact
 
 
 def _rasa_version() -> str:
@@ -106,18 +107,18 @@ class ActionClient:
         if response.status_code in (400, 404):
             raise ActionRejectedError(
                 f"the action server answered {response.status_code} for {action_name!r}: "
-                f"{response.text[:300]}; check that the action exists and accepts this tracker"
+                f"{redact(response.text)[:300]}; check that the action exists and accepts this tracker"
             )
         if response.status_code != 200:
             raise ActionServerError(
                 f"the action server failed on {action_name!r} with HTTP {response.status_code}: "
-                f"{response.text[:300]}"
+                f"{redact(response.text)[:300]}"
             )
         try:
             payload = response.json()
         except ValueError as exc:
             raise ActionServerError(
-                f"expected JSON from the action server for {action_name!r}, found {response.text[:100]!r}"
+                f"expected JSON from the action server for {action_name!r}, found {redact(response.text)[:100]!r}"
             ) from exc
         if not isinstance(payload, dict):
             raise ActionServerError(
