@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from actions.access import known_order
-from actions.base import EventList, ShopAction, Turn
+from actions.base import EventList, ShopAction, Turn, slot_events
 from actions.models import ShopPolicy, SupportTicket
 from actions.orders import utcnow
 from privacy import redact
@@ -57,7 +57,8 @@ class ActionHandoff(ShopAction):
     """Open a support ticket with a PII-redacted summary and return its reference.
 
     A conversation has one open ticket at a time: a later handoff adds its messages to
-    that ticket and answers with the same reference.
+    that ticket and answers with the same reference. The reference also goes into the
+    protected slot `handoff_ticket`, so the bot's live handoff queue shows it to agents.
     """
 
     NAME = "action_handoff"
@@ -97,4 +98,4 @@ class ActionHandoff(ShopAction):
             f"{hours.body if hours else 'A person will reply here as soon as possible.'} "
             "Keep the reference in case you contact us another way."
         )
-        return []
+        return slot_events(handoff_ticket=ticket.reference)

@@ -87,6 +87,12 @@ class BatchingClassifier:
         """The model's version string."""
         return str(getattr(self.classifier, "version", "unknown"))
 
+    @property
+    def degraded_reason(self) -> str | None:
+        """Why an older model than the promoted one answers (None when all is well)."""
+        reason = getattr(self.classifier, "degraded_reason", None)
+        return str(reason) if reason else None
+
     async def parse(self, text: str) -> ParseResult:
         """Classify one message (waits for its batch)."""
         if self._queue is None or self._worker is None or self._worker.done():

@@ -26,6 +26,13 @@ class ModelNotFoundError(BotError):
     code = "model_not_found"
 
 
+class ModelRegistryError(BotError):
+    """The model registry (`registry.json`) is unreadable or points outside its folder."""
+
+    status_code = 503
+    code = "model_registry_unavailable"
+
+
 class InvalidRequestError(BotError):
     """The request body is not the JSON object the REST channel expects."""
 

@@ -8,13 +8,24 @@ server's tables or migrations in a shared database:
   actions, replies, latency. Review pages and retraining read this table.
 - `bot_locks`: lease rows that keep one conversation's messages in order across
   worker processes on SQLite (PostgreSQL uses `SELECT ... FOR UPDATE` instead).
+
+Locks fail safe: a lease lasts `LEASE_S` and a background thread renews it while the
+turn runs, so a crashed worker's conversation is free again within seconds (a waiting
+message gets in instead of timing out). On PostgreSQL the renewal is a statement on the
+locking transaction, which `idle_in_transaction_session_timeout` ends once the worker is
+gone. A turn still running after `max_hold_s` is taken as wedged and no longer renewed;
+if another worker then takes the conversation, the late turn's `save` fails instead of
+overwriting the newer state.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,8 +55,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.errors import StoreError
 
+logger = logging.getLogger(__name__)
+
 JsonType = JSON().with_variant(JSONB(), "postgresql")
-LEASE_S = 120.0
+# A crashed worker's conversation is free again after at most this long.
+LEASE_S = 10.0
+# The longest a turn may hold its conversation before it counts as wedged.
+MAX_HOLD_S = 60.0
 
 
 def _now() -> datetime:
@@ -124,6 +140,70 @@ class Held:
     state: dict[str, Any] | None
     seq: int
     connection: Connection | None = None  # PostgreSQL: the transaction holding FOR UPDATE
+    acquired_at: float = field(default_factory=time.monotonic)
+    # Serialises the renewal thread's use of `connection` with the worker's.
+    guard: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+
+class _LeaseKeeper:
+    """Renews the locks one store holds, from one daemon thread, while their turns run.
+
+    Args:
+        renew: Extends one lock; returns False when it was lost.
+        every_s: Seconds between two renewals (a fraction of the lease).
+        max_hold_s: Locks held longer are no longer renewed (the turn is wedged).
+    """
+
+    def __init__(self, renew: Callable[[Held], bool], every_s: float, max_hold_s: float) -> None:
+        self._renew = renew
+        self.every_s = every_s
+        self.max_hold_s = max_hold_s
+        self._held: dict[int, Held] = {}
+        self._mutex = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, held: Held) -> None:
+        with self._mutex:
+            self._held[id(held)] = held
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(
+                    target=self._run, name="shopintent-lock-renewal", daemon=True
+                )
+                self._thread.start()
+
+    def discard(self, held: Held) -> None:
+        with self._mutex:
+            self._held.pop(id(held), None)
+
+    def close(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=self.every_s + 1)
+        self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            with self._mutex:
+                held = list(self._held.values())
+            for one in held:
+                if time.monotonic() - one.acquired_at > self.max_hold_s:
+                    logger.warning(
+                        "conversation %r held for over %.0fs: no longer renewing its lock",
+                        one.sender_id,
+                        self.max_hold_s,
+                    )
+                    self.discard(one)
+                    continue
+                try:
+                    kept = self._renew(one)
+                except Exception:
+                    logger.exception("could not renew the lock of %r", one.sender_id)
+                    continue
+                if not kept:
+                    self.discard(one)
 
 
 class TranscriptStore:
@@ -133,9 +213,18 @@ class TranscriptStore:
         url: SQLAlchemy URL, e.g. `sqlite:///shopintent.db` or
             `postgresql+psycopg://postgres@127.0.0.1:5432/test`.
         lock_timeout_s: How long to wait for another worker to finish a conversation's turn.
+        lease_s: How long a lock outlives a worker that died holding it.
+        max_hold_s: How long a turn may hold its lock before it is no longer renewed.
     """
 
-    def __init__(self, url: str, lock_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        lock_timeout_s: float = 30.0,
+        *,
+        lease_s: float = LEASE_S,
+        max_hold_s: float = MAX_HOLD_S,
+    ) -> None:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         try:
@@ -146,7 +235,9 @@ class TranscriptStore:
                 "set SHOPINTENT_DATABASE_URL to e.g. sqlite:///shopintent.db"
             ) from exc
         self.lock_timeout_s = lock_timeout_s
+        self.lease_s = lease_s
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        self._keeper = _LeaseKeeper(self.renew, every_s=lease_s / 3, max_hold_s=max_hold_s)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -167,7 +258,8 @@ class TranscriptStore:
         return True
 
     def dispose(self) -> None:
-        """Close the connection pool."""
+        """Stop renewing locks and close the connection pool."""
+        self._keeper.close()
         self.engine.dispose()
 
     # -- per-conversation lock -------------------------------------------------
@@ -186,10 +278,41 @@ class TranscriptStore:
         """
         try:
             if self.is_postgres:
-                return self._acquire_postgres(sender_id)
-            return self._acquire_lease(sender_id)
+                held = self._acquire_postgres(sender_id)
+            else:
+                held = self._acquire_lease(sender_id)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not lock conversation {sender_id!r}: {exc}") from exc
+        self._keeper.add(held)
+        return held
+
+    def renew(self, held: Held) -> bool:
+        """Extend a held lock by `lease_s` (the store's renewal thread calls this).
+
+        Returns:
+            False when the lock is gone: released, or taken by another worker after it
+            ran out.
+
+        Raises:
+            StoreError: The database failed.
+        """
+        try:
+            with held.guard:
+                if held.connection is not None:
+                    # Any statement restarts PostgreSQL's idle-in-transaction clock.
+                    held.connection.execute(text("SELECT 1"))
+                    return True
+                if not held.owner:
+                    return False
+                with self.engine.begin() as conn:
+                    kept = conn.execute(
+                        update(Lock)
+                        .where(Lock.sender_id == held.sender_id, Lock.owner == held.owner)
+                        .values(expires_at=time.time() + self.lease_s)
+                    ).rowcount
+                return bool(kept)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"could not renew the lock of {held.sender_id!r}: {exc}") from exc
 
     def _acquire_postgres(self, sender_id: str) -> Held:
         conn = self.engine.connect()
@@ -201,6 +324,12 @@ class TranscriptStore:
             )
             conn.commit()
             conn.execute(text(f"SET LOCAL lock_timeout = '{int(self.lock_timeout_s * 1000)}ms'"))
+            # The server ends the transaction (and frees the row) when the renewals stop.
+            conn.execute(
+                text(
+                    f"SET LOCAL idle_in_transaction_session_timeout = '{int(self.lease_s * 1000)}ms'"
+                )
+            )
             row = conn.execute(
                 select(Conversation.id, Conversation.state, Conversation.turn_count)
                 .where(Conversation.sender_id == sender_id)
@@ -222,7 +351,7 @@ class TranscriptStore:
                 conn.execute(delete(Lock).where(Lock.sender_id == sender_id, Lock.expires_at < now))
                 took = conn.execute(
                     sqlite_insert(Lock)
-                    .values(sender_id=sender_id, owner=owner, expires_at=now + LEASE_S)
+                    .values(sender_id=sender_id, owner=owner, expires_at=now + self.lease_s)
                     .on_conflict_do_nothing(index_elements=["sender_id"])
                 ).rowcount
                 if took == 1:
@@ -258,7 +387,12 @@ class TranscriptStore:
 
         Returns:
             The new turn's id.
+
+        Raises:
+            StoreError: The database failed, or the lock ran out and another worker took
+                the conversation meanwhile (nothing is stored then).
         """
+        self._keeper.discard(held)
         parse = record.parse_data
         intent = parse.get("intent") or {}
         row = {
@@ -285,38 +419,54 @@ class TranscriptStore:
             .values(state=state, turn_count=held.seq, updated_at=_now())
         )
         try:
-            if held.connection is not None:
-                conn = held.connection
-                turn_id = conn.execute(insert(Turn).values(**row).returning(Turn.id)).scalar_one()
-                conn.execute(conv)
-                conn.commit()
-                conn.close()
-                held.connection = None
+            with held.guard:
+                if held.connection is not None:
+                    conn = held.connection
+                    turn_id = conn.execute(
+                        insert(Turn).values(**row).returning(Turn.id)
+                    ).scalar_one()
+                    conn.execute(conv)
+                    conn.commit()
+                    conn.close()
+                    held.connection = None
+                    return int(turn_id)
+                with self.engine.begin() as conn:
+                    mine = conn.execute(
+                        delete(Lock).where(
+                            Lock.sender_id == held.sender_id, Lock.owner == held.owner
+                        )
+                    ).rowcount
+                    if not mine:
+                        raise StoreError(
+                            f"the lock of conversation {held.sender_id!r} ran out while this "
+                            f"turn ran (longer than {self._keeper.max_hold_s:.0f}s, or the "
+                            "renewals failed) and another worker took it; the turn was not "
+                            "stored"
+                        )
+                    turn_id = conn.execute(
+                        insert(Turn).values(**row).returning(Turn.id)
+                    ).scalar_one()
+                    conn.execute(conv)
                 return int(turn_id)
-            with self.engine.begin() as conn:
-                turn_id = conn.execute(insert(Turn).values(**row).returning(Turn.id)).scalar_one()
-                conn.execute(conv)
-                conn.execute(
-                    delete(Lock).where(Lock.sender_id == held.sender_id, Lock.owner == held.owner)
-                )
-            return int(turn_id)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not store the turn of {held.sender_id!r}: {exc}") from exc
 
     def release(self, held: Held) -> None:
         """Give the lock back without storing anything (after a failure). Safe to repeat."""
+        self._keeper.discard(held)
         try:
-            if held.connection is not None:
-                held.connection.rollback()
-                held.connection.close()
-                held.connection = None
-            elif held.owner:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        delete(Lock).where(
-                            Lock.sender_id == held.sender_id, Lock.owner == held.owner
+            with held.guard:
+                if held.connection is not None:
+                    held.connection.rollback()
+                    held.connection.close()
+                    held.connection = None
+                elif held.owner:
+                    with self.engine.begin() as conn:
+                        conn.execute(
+                            delete(Lock).where(
+                                Lock.sender_id == held.sender_id, Lock.owner == held.owner
+                            )
                         )
-                    )
         except SQLAlchemyError:
             pass  # the lease expires on its own
 

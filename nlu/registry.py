@@ -9,6 +9,12 @@ Layout under the registry root (default `models/`)::
 reader never sees half a file, and its stat changes whenever the pointer moves; that is
 what `LiveModel` watches to swap in a promoted model without restarting the bot.
 
+Fail-safe rules: `promote` and `rollback` first load the model and parse one message
+(`smoke_test`) and refuse one that fails; version names are checked
+(`VERSION_NAME`) and every folder the registry resolves stays inside its root; a bot
+whose promoted model does not load serves the last good one of the history and says
+why (`LiveModel.degraded_reason`).
+
 >>> registry = Registry(Path("models"))
 >>> registry.current_path()  # doctest: +SKIP
 PosixPath('models/versions/20261128T020000-3f2a9c1b')
@@ -21,6 +27,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -40,6 +47,10 @@ LOCK_FILE = ".registry.lock"
 VERSIONS_DIR = "versions"
 ARTIFACT_FILE = "shopintent.json"
 FORMAT = 1
+# A version name is one folder name: no separators, no "..", not hidden.
+VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+# What `smoke_test` (and the bot, before it swaps a model in) parses.
+SMOKE_TEXT = "where is my order?"
 
 Status = Literal["candidate", "promoted", "rejected"]
 
@@ -54,6 +65,49 @@ class UnknownVersionError(RegistryError):
 
 class RollbackError(RegistryError):
     """There is no earlier promoted version to roll back to."""
+
+
+class InvalidVersionError(RegistryError):
+    """A version name is not one safe folder name, or a path leaves the registry."""
+
+
+class BrokenModelError(RegistryError):
+    """A model folder does not load, or the loaded model cannot parse a message."""
+
+
+def check_version_name(version: str) -> str:
+    """Return `version` if it is a safe folder name for the registry.
+
+    Raises:
+        InvalidVersionError: It is empty, too long, holds a separator or `..`, or
+            starts with a dot or a dash.
+    """
+    if not isinstance(version, str) or not VERSION_NAME.fullmatch(version) or ".." in version:
+        raise InvalidVersionError(
+            f"expected a version name of letters, digits, '.', '_' and '-' (1-100 "
+            f"characters, starting with a letter or digit, no '..'), like "
+            f"20261128T020000-3f2a9c1b, but found {version!r}; the name comes from the "
+            "artifact's `created` and `data_hash` fields, so fix those in shopintent.json."
+        )
+    return version
+
+
+def smoke_test(folder: Path) -> None:
+    """Load the model in `folder` and parse one message, as serving will.
+
+    Raises:
+        BrokenModelError: Loading or parsing failed (damaged weights, tokenizer, ...).
+    """
+    from nlu.classifier import IntentClassifier
+
+    try:
+        IntentClassifier.load(folder, num_threads=1).parse(SMOKE_TEXT)
+    except Exception as exc:
+        raise BrokenModelError(
+            f"expected the model in {folder} to load and parse {SMOKE_TEXT!r}, but it failed "
+            f"({type(exc).__name__}: {exc}); the serving model was left as it was. Retrain "
+            "it (`shopintent retrain`) or register an intact copy."
+        ) from exc
 
 
 @dataclass
@@ -103,15 +157,25 @@ class RegistryState:
                 f"'versions', but found {type(data).__name__}; restore it from a backup or "
                 "delete it and re-register the model folders with `shopintent models register`."
             )
-        versions = {
-            name: ModelVersion(**{k: v for k, v in entry.items() if k in _VERSION_FIELDS})
-            for name, entry in data.get("versions", {}).items()
-        }
-        return cls(
-            current=data.get("current"),
-            history=list(data.get("history", [])),
-            versions=versions,
-        )
+        try:
+            versions = {
+                str(name): ModelVersion(**{k: v for k, v in entry.items() if k in _VERSION_FIELDS})
+                for name, entry in data.get("versions", {}).items()
+            }
+            current, history = data.get("current"), data.get("history", [])
+            if not isinstance(history, list) or not isinstance(current, str | None):
+                raise TypeError("'current' must be a string or null, 'history' a list")
+            if not all(
+                isinstance(v.path, str) and isinstance(v.version, str) for v in versions.values()
+            ):
+                raise TypeError("each version's 'version' and 'path' must be strings")
+        except (TypeError, AttributeError) as exc:
+            raise RegistryError(
+                f"expected {where} to hold versions with 'version', 'path', 'created_at' and "
+                f"'source', but it does not ({exc}); restore it from a backup or delete it and "
+                "re-register the model folders with `shopintent models register`."
+            ) from exc
+        return cls(current=current, history=[str(v) for v in history], versions=versions)
 
 
 _VERSION_FIELDS = set(ModelVersion.__dataclass_fields__)
@@ -126,10 +190,13 @@ class Registry:
 
     Args:
         root: The registry folder (created on first write).
+        check: Run on a version's folder before `promote` or `rollback` points at it;
+            raises when the model is unusable (default: `smoke_test`).
     """
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, *, check: Callable[[Path], object] | None = None) -> None:
         self.root = Path(root)
+        self._check = check
 
     @property
     def file(self) -> Path:
@@ -171,6 +238,7 @@ class Registry:
         return self._get(state, version)
 
     def _get(self, state: RegistryState, version: str) -> ModelVersion:
+        check_version_name(version)
         try:
             return state.versions[version]
         except KeyError:
@@ -185,14 +253,31 @@ class Registry:
         state = self.load()
         return state.versions.get(state.current) if state.current else None
 
+    def path_for(self, entry: ModelVersion) -> Path:
+        """Folder of a version's artifact (root-relative), checked to lie inside the root.
+
+        Raises:
+            InvalidVersionError: The recorded path leads outside the registry folder.
+        """
+        path = self.root / entry.path
+        root = self.root.resolve()
+        resolved = path.resolve()
+        if resolved == root or not resolved.is_relative_to(root):
+            raise InvalidVersionError(
+                f"expected the folder of {entry.version!r} inside {root}, but {self.file} "
+                f"records {entry.path!r}, which resolves to {resolved}; restore "
+                f"registry.json or re-register the model."
+            )
+        return path
+
     def path_of(self, version: str) -> Path:
-        """Absolute-or-root-relative folder of a version's artifact."""
-        return self.root / self.get(version).path
+        """Root-relative folder of a version's artifact."""
+        return self.path_for(self.get(version))
 
     def current_path(self) -> Path | None:
         """Folder of the serving model, or None while nothing was promoted."""
         current = self.current()
-        return self.root / current.path if current else None
+        return self.path_for(current) if current else None
 
     def stamp(self) -> tuple[int, int, int] | None:
         """A cheap fingerprint of `registry.json` (one stat call) that changes on every write."""
@@ -265,6 +350,7 @@ class Registry:
 
         Raises:
             RegistryError: The folder is not a model artifact.
+            InvalidVersionError: The artifact's version is not a safe folder name.
         """
         from nlu.artifact import ArtifactMeta
 
@@ -274,8 +360,9 @@ class Registry:
                 f"expected a model folder with {ARTIFACT_FILE} (written by `shopintent train`), "
                 f"but {folder} has none; train a model into it first."
             )
-        version = ArtifactMeta.load(folder).model_version
+        version = check_version_name(ArtifactMeta.load(folder).model_version)
         target = self.root / VERSIONS_DIR / version
+        self.path_for(ModelVersion(version, f"{VERSIONS_DIR}/{version}", "", ""))
         with self._locked() as state:
             if version in state.versions and (self.root / state.versions[version].path).is_dir():
                 if folder.parent == target.parent and folder.name.startswith(".staging-"):
@@ -317,20 +404,31 @@ class Registry:
                 entry.metrics.update(metrics)
         return entry
 
+    def _usable(self, entry: ModelVersion) -> Path:
+        """The version's folder, once it holds an artifact that passes the check."""
+        folder = self.path_for(entry)
+        if not (folder / ARTIFACT_FILE).is_file():
+            raise RegistryError(
+                f"expected the artifact of {entry.version} at {folder}, but it "
+                "is missing; retrain or re-register the model."
+            )
+        (self._check or smoke_test)(folder)
+        return folder
+
     def promote(self, version: str) -> ModelVersion:
         """Make `version` the serving model; running bots pick it up within seconds.
+
+        The model is loaded and parses one message first; the pointer moves only when
+        that works.
 
         Raises:
             UnknownVersionError: The registry does not hold `version`.
             RegistryError: The version's folder is gone.
+            BrokenModelError: The model does not load or parse (the pointer stays).
         """
+        self._usable(self.get(version))
         with self._locked() as state:
             entry = self._get(state, version)
-            if not (self.root / entry.path / ARTIFACT_FILE).is_file():
-                raise RegistryError(
-                    f"expected the artifact of {version} at {self.root / entry.path}, but it "
-                    "is missing; retrain or re-register the model."
-                )
             entry.status = "promoted"
             if state.current != version:
                 state.current = version
@@ -342,7 +440,11 @@ class Registry:
 
         Raises:
             RollbackError: Fewer than two promotions are recorded.
+            BrokenModelError: The earlier version does not load or parse (nothing changes).
         """
+        history = self.load().history
+        if len(history) >= 2:
+            self._usable(self.get(history[-2]))
         with self._locked() as state:
             if len(state.history) < 2:
                 raise RollbackError(
@@ -367,12 +469,19 @@ class LiveModel(Generic[M]):
     old one; the swap is a single reference assignment, so no request is dropped or
     sees half a model. A model that fails to load is logged and the old one keeps serving.
 
+    At start-up a current version that fails to load (or a `registry.json` that does not
+    parse) falls back to the versions promoted before it, newest first, then to
+    `fallback`. Whenever the model serving is not the one the registry points at,
+    `degraded_reason` says why.
+
     Args:
         registry: Where to look for the current pointer.
         loader: Loads a model folder (e.g. `IntentClassifier.load`).
         fallback: Folder to serve while the registry has no current version (e.g. `models/default`).
         check_interval: Seconds between two looks at the registry.
         use_registry: False serves `fallback` only and never looks at the registry.
+        probe: Run on a freshly loaded model before it serves (e.g. parse one message);
+            raising counts as a failed load.
     """
 
     def __init__(
@@ -383,12 +492,14 @@ class LiveModel(Generic[M]):
         fallback: Path | None = None,
         check_interval: float = 2.0,
         use_registry: bool = True,
+        probe: Callable[[M], object] | None = None,
     ) -> None:
         self.registry = registry
         self.use_registry = use_registry
         self.loader = loader
         self.fallback = fallback
         self.check_interval = check_interval
+        self.probe = probe
         self._model: M | None = None
         self._version: str | None = None
         self._stamp: tuple[int, int, int] | None = None
@@ -396,34 +507,85 @@ class LiveModel(Generic[M]):
         self._lock = threading.Lock()
         self._loading: threading.Thread | None = None
         self.last_error: str | None = None
+        self._degraded: str | None = None
+
+    def _load(self, path: Path) -> M:
+        model = self.loader(path)
+        if self.probe is not None:
+            self.probe(model)
+        return model
+
+    def _candidates(self) -> tuple[list[tuple[Path, str | None]], list[str]]:
+        """What to try at start-up, best first, and the problems found on the way."""
+        candidates: list[tuple[Path, str | None]] = []
+        problems: list[str] = []
+        if self.use_registry:
+            try:
+                state = self.registry.load()
+            except RegistryError as exc:
+                problems.append(str(exc))
+                state = RegistryState()
+            names = [state.current] if state.current else []
+            names += [v for v in reversed(state.history) if v not in names]
+            for name in dict.fromkeys(names):
+                entry = state.versions.get(name) if name else None
+                if entry is None:
+                    continue
+                try:
+                    candidates.append((self.registry.path_for(entry), entry.version))
+                except RegistryError as exc:
+                    problems.append(str(exc))
+        if self.fallback is not None:
+            candidates.append((self.fallback, None))
+        return candidates, problems
 
     def load_now(self) -> M:
-        """Load the current (or fallback) model synchronously; call once at start-up.
+        """Load the current model synchronously (or the last good one); call once at start-up.
 
         Raises:
             RegistryError: Neither a current version nor a fallback folder exists.
+            Exception: What loading the only (or the first) candidate raised, when none loads.
         """
         self._stamp = self.registry.stamp() if self.use_registry else None
-        current = self.registry.current() if self.use_registry else None
-        if current is not None:
-            path, version = self.registry.root / current.path, current.version
-        elif self.fallback is not None:
-            path, version = self.fallback, None
-        else:
+        candidates, problems = self._candidates()
+        if not candidates:
+            if problems:
+                raise RegistryError("; ".join(problems))
             raise RegistryError(
                 f"expected a promoted model in {self.registry.file} or a fallback model folder, "
                 "but found neither; train one with `shopintent train` or `shopintent retrain`."
             )
-        model = self.loader(path)
-        with self._lock:
-            self._model, self._version = model, version
-        self._checked_at = time.monotonic()
-        return model
+        first_error: Exception | None = None
+        for path, version in candidates:
+            try:
+                model = self._load(path)
+            except Exception as exc:
+                first_error = first_error or exc
+                problems.append(f"{version or path} failed to load ({type(exc).__name__}: {exc})")
+                logger.exception("could not load the model %s", version or path)
+                continue
+            with self._lock:
+                self._model, self._version = model, version
+                self._degraded = (
+                    "; ".join([*problems, f"serving {version or path} instead"])
+                    if problems
+                    else None
+                )
+            if self._degraded:
+                logger.error("model degraded: %s", self._degraded)
+            self._checked_at = time.monotonic()
+            return model
+        raise first_error or RegistryError("; ".join(problems))
 
     @property
     def version(self) -> str | None:
         """Registry version of the model being served (None for the fallback folder)."""
         return self._version
+
+    @property
+    def degraded_reason(self) -> str | None:
+        """Why the model serving is not the registry's current one (None when it is)."""
+        return self._degraded
 
     def get(self) -> M:
         """The model to answer this request with; may start a background reload."""
@@ -455,14 +617,17 @@ class LiveModel(Generic[M]):
             thread.join()
 
     def _reload(self, stamp: tuple[int, int, int] | None) -> None:
+        serving = self._version or self.fallback
         try:
             current = self.registry.current()
             if current is None or current.version == self._version:
                 self._stamp = stamp
+                self._degraded = None
                 return
-            model = self.loader(self.registry.root / current.path)
+            model = self._load(self.registry.path_for(current))
         except Exception as exc:  # a broken candidate must never take the bot down
             self.last_error = f"{type(exc).__name__}: {exc}"
+            self._degraded = f"{self.last_error}; still serving {serving}"
             logger.exception("could not load the promoted model; the old one keeps serving")
             self._stamp = stamp
             return
@@ -470,4 +635,5 @@ class LiveModel(Generic[M]):
             self._model, self._version = model, current.version
             self._stamp = stamp
             self.last_error = None
+            self._degraded = None
         logger.info("now serving model %s", current.version)

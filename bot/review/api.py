@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
@@ -29,6 +29,9 @@ def get_handoff_action(request: Request) -> str:
 
 DB = Annotated[Engine, Depends(get_engine)]
 Handoff = Annotated[str, Depends(get_handoff_action)]
+# Row ids and offsets are 64-bit in every database; a larger number is a 422, not a 500.
+MAX_ROW_ID = 2**63 - 1
+TurnId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 class IntentScoreOut(BaseModel):
@@ -100,7 +103,7 @@ class VerdictIn(BaseModel):
 class BulkIn(BaseModel):
     """One action for many turns."""
 
-    ids: list[int] = Field(min_length=1, max_length=1000)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(min_length=1, max_length=1000)
     action: Literal["correct", "relabel", "out_of_scope", "ignore"]
     intent: str | None = Field(None, max_length=100, description="needed by `relabel`")
 
@@ -133,7 +136,7 @@ def list_turns(
     until: date | None = None,
     verdict: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> dict[str, Any]:
     """Turns matching the filters, least confident first."""
     flt = store.TurnFilter(
@@ -152,7 +155,7 @@ def list_turns(
 
 
 @router.get("/turns/{turn_id}", response_model=TurnDetailOut, summary="One turn in context")
-def get_turn(turn_id: int, engine: DB) -> store.TurnDetail:
+def get_turn(turn_id: TurnId, engine: DB) -> store.TurnDetail:
     """A turn with its ranking, replies, review and the conversation around it."""
     return store.get_turn(engine, turn_id)
 
@@ -160,7 +163,7 @@ def get_turn(turn_id: int, engine: DB) -> store.TurnDetail:
 @router.post(
     "/turns/{turn_id}/label", response_model=ReviewedOut, summary="Relabel a turn's intent"
 )
-def label_turn(turn_id: int, body: LabelIn, engine: DB) -> dict[str, int]:
+def label_turn(turn_id: TurnId, body: LabelIn, engine: DB) -> dict[str, int]:
     """Set the intent the turn should have had; the predicted intent itself marks it correct."""
     return {"reviewed": store.review_turns(engine, [turn_id], "relabeled", intent=body.intent)}
 
@@ -170,7 +173,7 @@ def label_turn(turn_id: int, body: LabelIn, engine: DB) -> dict[str, int]:
     response_model=ReviewedOut,
     summary="Mark a turn correct, out-of-scope or ignored",
 )
-def verdict_turn(turn_id: int, body: VerdictIn, engine: DB) -> dict[str, int]:
+def verdict_turn(turn_id: TurnId, body: VerdictIn, engine: DB) -> dict[str, int]:
     """Record a verdict that needs no intent."""
     return {"reviewed": store.review_turns(engine, [turn_id], body.verdict)}
 
@@ -178,7 +181,7 @@ def verdict_turn(turn_id: int, body: VerdictIn, engine: DB) -> dict[str, int]:
 @router.delete(
     "/turns/{turn_id}/review", response_model=ReviewedOut, summary="Undo a turn's review"
 )
-def clear_review(turn_id: int, engine: DB) -> dict[str, int]:
+def clear_review(turn_id: TurnId, engine: DB) -> dict[str, int]:
     """Forget the review; the turn goes back to the unreviewed inbox."""
     store.get_turn(engine, turn_id, context=0)
     return {"reviewed": store.clear_reviews(engine, [turn_id])}

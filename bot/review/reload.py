@@ -5,6 +5,8 @@
 `SHOPINTENT_MODEL_RELOAD_S` seconds; when `shopintent retrain` or
 `shopintent models promote|rollback` moved the pointer, the new model loads in a
 background thread while the old one keeps answering, then replaces it in one step.
+A model only serves once it has parsed one message; one that fails is never swapped
+in, and at start-up the last good version serves instead (`degraded_reason` says so).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.classifier import Classifier, load_classifier
+from bot.errors import ModelRegistryError
 from bot.review.settings import ReviewSettings
-from nlu.registry import LiveModel, Registry
+from nlu.registry import SMOKE_TEXT, LiveModel, Registry, RegistryError
 
 
 class LiveClassifier:
@@ -38,11 +41,23 @@ class LiveClassifier:
         """Why the last promoted model failed to load (None when it loaded)."""
         return self.live.last_error
 
+    @property
+    def degraded_reason(self) -> str | None:
+        """Why the model answering is not the registry's current one (None when it is)."""
+        return self.live.degraded_reason
+
     def registry_current(self) -> str | None:
-        """The version the registry points at (may still be loading)."""
+        """The version the registry points at (may still be loading).
+
+        Raises:
+            ModelRegistryError: `registry.json` does not parse (answered 503).
+        """
         if not self.live.use_registry:
             return None
-        current = self.live.registry.current()
+        try:
+            current = self.live.registry.current()
+        except RegistryError as exc:
+            raise ModelRegistryError(str(exc)) from exc
         return current.version if current else None
 
     def parse(self, text: str) -> Any:
@@ -56,6 +71,11 @@ class LiveClassifier:
         if batch is not None:
             return list(batch(list(texts)))
         return [model.parse(t) for t in texts]
+
+
+def _probe(model: Classifier) -> None:
+    """A model serves only once it parsed a message (weights can load and still be broken)."""
+    model.parse(SMOKE_TEXT)
 
 
 def load_live_classifier(model_dir: Path, review: ReviewSettings) -> LiveClassifier:
@@ -82,6 +102,7 @@ def load_live_classifier(model_dir: Path, review: ReviewSettings) -> LiveClassif
         fallback=Path(model_dir),
         check_interval=review.model_reload_s,
         use_registry=follow,
+        probe=_probe,
     )
     live.load_now()
     return LiveClassifier(live)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -11,11 +12,14 @@ import pytest
 
 from nlu.artifact import ArtifactMeta, DecisionRule
 from nlu.registry import (
+    BrokenModelError,
+    InvalidVersionError,
     LiveModel,
     Registry,
     RegistryError,
     RollbackError,
     UnknownVersionError,
+    check_version_name,
 )
 
 
@@ -43,9 +47,14 @@ def write_artifact(folder: Path, created: str, data_hash: str = "ab" * 32) -> st
     return meta.model_version
 
 
+def read_artifact(folder: Path) -> None:
+    """A check for `Registry` that only reads the artifact: these test models have no weights."""
+    ArtifactMeta.load(folder)
+
+
 @pytest.fixture
 def registry(tmp_path: Path) -> Registry:
-    return Registry(tmp_path / "models")
+    return Registry(tmp_path / "models", check=read_artifact)
 
 
 def register_new(registry: Registry, created: str) -> str:
@@ -273,10 +282,11 @@ def test_live_model_without_use_registry_serves_the_fallback_even_after_a_promot
 
 
 def test_models_commands_list_promote_and_roll_back(
-    registry: Registry, capsys: pytest.CaptureFixture[str]
+    registry: Registry, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from shopintent.cli import main
 
+    monkeypatch.setattr("nlu.registry.smoke_test", read_artifact)  # the CLI's own Registry
     first = register_new(registry, "2026-11-28T01:00:00+00:00")
     second = register_new(registry, "2026-11-28T02:00:00+00:00")
     where = ["--registry", str(registry.root)]
@@ -291,3 +301,211 @@ def test_models_commands_list_promote_and_roll_back(
     assert listed[-2].startswith(f"*  {first}")
     assert listed[-1].startswith(f"   {second}")
     assert "registered versions" in capsys.readouterr().err
+
+
+# -- fail-safe: smoke tests, version names, paths, damaged files, degraded serving ------
+
+
+def stage_copy(registry: Registry, model: Path, created: str, *, damage: bool = False) -> str:
+    """Copy a real model into the registry's staging area as a new version; register it."""
+    staging = registry.staging_dir()
+    shutil.copytree(model, staging, dirs_exist_ok=True)
+    meta = json.loads((staging / "shopintent.json").read_text(encoding="utf-8"))
+    meta["created"] = created
+    meta.pop("model_version", None)
+    (staging / "shopintent.json").write_text(json.dumps(meta), encoding="utf-8")
+    if damage:  # a copy cut short: the weights file ends half-way
+        weights = staging / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:4096])
+    return registry.register(staging, source="register").version
+
+
+def test_promote_loads_the_model_first_and_refuses_one_whose_weights_are_damaged(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    registry = Registry(tmp_path / "models")  # the real smoke test
+    good = stage_copy(registry, tiny_model, "2026-11-28T01:00:00+00:00")
+    broken = stage_copy(registry, tiny_model, "2026-11-28T02:00:00+00:00", damage=True)
+    registry.promote(good)
+
+    with pytest.raises(BrokenModelError, match=r"to load and parse .*register an intact copy"):
+        registry.promote(broken)
+
+    assert registry.load().current == good
+    assert registry.load().history == [good]
+    assert registry.get(broken).status == "candidate"
+
+
+def test_promote_refuses_a_folder_that_is_not_a_loadable_model(registry: Registry) -> None:
+    version = register_new(registry, "2026-11-28T01:00:00+00:00")
+    real = Registry(registry.root)  # these test artifacts have no weights at all
+
+    with pytest.raises(BrokenModelError, match="cannot load the transformer weights"):
+        real.promote(version)
+    assert registry.current() is None
+
+
+def test_rollback_refuses_to_return_to_a_version_that_no_longer_loads(tmp_path: Path) -> None:
+    damaged: set[str] = set()
+
+    def check(folder: Path) -> None:
+        if folder.name in damaged:
+            raise BrokenModelError(f"{folder.name} is damaged")
+
+    registry = Registry(tmp_path / "models", check=check)
+    first = register_new(registry, "2026-11-28T01:00:00+00:00")
+    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+    registry.promote(first)
+    registry.promote(second)
+    damaged.add(first)
+
+    with pytest.raises(BrokenModelError, match="is damaged"):
+        registry.rollback()
+    assert registry.load().current == second
+    assert registry.load().history == [first, second]
+
+
+@pytest.mark.parametrize("name", ["20261128T020000-3f2a9c1b", "v1", "a.b_c-d", "A" * 100, "0"])
+def test_safe_version_names_are_accepted(name: str) -> None:
+    assert check_version_name(name) == name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "../x", "a/b", "a\\b", ".hidden", "-x", "a..b", "A" * 101, "v1\n", "é1", "a b", "/abs"],
+)
+def test_unsafe_version_names_are_refused(name: str) -> None:
+    with pytest.raises(InvalidVersionError, match="expected a version name"):
+        check_version_name(name)
+
+
+@pytest.mark.parametrize("created", ["../../evil", "x/../../../y", "..", ".hidden", "a" * 120])
+def test_a_version_name_from_the_artifacts_created_field_cannot_write_outside(
+    registry: Registry, tmp_path: Path, created: str
+) -> None:
+    staging = registry.staging_dir()
+    write_artifact(staging, created)
+
+    with pytest.raises(InvalidVersionError, match="created"):
+        registry.register(staging, source="retrain")
+
+    assert registry.load().versions == {}
+    inside = {p.name for p in (registry.root / "versions").iterdir()}
+    assert inside == {staging.name}
+    assert {p.name for p in tmp_path.iterdir()} == {"models"}
+
+
+def write_registry(registry: Registry, data: object) -> None:
+    registry.root.mkdir(parents=True, exist_ok=True)
+    registry.file.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_a_recorded_path_outside_the_registry_is_refused(
+    registry: Registry, tmp_path: Path
+) -> None:
+    write_artifact(tmp_path / "outside", "2026-11-28T01:00:00+00:00")
+    entry = {"version": "v1", "path": "../outside", "created_at": "", "source": "register"}
+    write_registry(registry, {"current": "v1", "history": ["v1"], "versions": {"v1": entry}})
+
+    with pytest.raises(InvalidVersionError, match="inside"):
+        registry.current_path()
+    with pytest.raises(InvalidVersionError, match="inside"):
+        registry.promote("v1")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"current": "v1", "history": ["v1"], "versions": {"v1": {"vers',  # cut short
+        "",
+        "[]",
+        '{"versions": {"v1": 5}}',
+        '{"versions": {}, "history": 5}',
+        '{"versions": {"v1": {"version": "v1"}}}',
+    ],
+    ids=["truncated", "empty", "list", "entry-not-object", "history-not-list", "entry-missing"],
+)
+def test_a_damaged_registry_file_gives_a_registry_error_that_says_how_to_fix_it(
+    registry: Registry, content: str
+) -> None:
+    registry.root.mkdir(parents=True)
+    registry.file.write_text(content, encoding="utf-8")
+
+    with pytest.raises(RegistryError, match="restore it from a backup"):
+        registry.current()
+
+
+def test_live_model_at_start_falls_back_to_the_last_good_version_and_says_why(
+    registry: Registry,
+) -> None:
+    first = register_new(registry, "2026-11-28T01:00:00+00:00")
+    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+    registry.promote(first)
+    registry.promote(second)
+
+    def loader(folder: Path) -> str:
+        if folder.name == second:
+            raise OSError("weights are damaged")
+        return folder.name
+
+    live = LiveModel(registry, loader, check_interval=0.0)
+
+    assert live.load_now() == first
+    assert live.version == first
+    assert live.degraded_reason is not None
+    assert f"{second} failed to load (OSError: weights are damaged)" in live.degraded_reason
+    assert f"serving {first} instead" in live.degraded_reason
+
+
+def test_live_model_at_start_serves_the_fallback_when_registry_json_is_truncated(
+    registry: Registry, tmp_path: Path
+) -> None:
+    registry.promote(register_new(registry, "2026-11-28T01:00:00+00:00"))
+    registry.file.write_text(registry.file.read_text()[:40], encoding="utf-8")
+    fallback = tmp_path / "default"
+    fallback_version = write_artifact(fallback, "2026-11-28T00:00:00+00:00")
+
+    live = LiveModel(registry, load_version, fallback=fallback, check_interval=0.0)
+
+    assert live.load_now() == fallback_version
+    assert live.degraded_reason is not None
+    assert "does not parse" in live.degraded_reason
+
+
+def test_live_model_that_cannot_load_anything_raises_the_current_versions_error(
+    registry: Registry,
+) -> None:
+    registry.promote(register_new(registry, "2026-11-28T01:00:00+00:00"))
+
+    def loader(folder: Path) -> str:
+        raise OSError(f"cannot read {folder.name}")
+
+    with pytest.raises(OSError, match="cannot read 20261128T010000"):
+        LiveModel(registry, loader).load_now()
+
+
+def test_live_model_is_degraded_while_a_promoted_model_fails_and_recovers_with_the_next(
+    registry: Registry,
+) -> None:
+    first = register_new(registry, "2026-11-28T01:00:00+00:00")
+    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+    third = register_new(registry, "2026-11-28T03:00:00+00:00")
+    registry.promote(first)
+
+    def probe(model: str) -> None:
+        if model == second:
+            raise ValueError("parse failed")
+
+    live = LiveModel(registry, lambda folder: folder.name, check_interval=0.0, probe=probe)
+    live.load_now()
+    assert live.degraded_reason is None
+
+    registry.promote(second)
+    live.maybe_reload(wait=True)
+    assert live.get() == first
+    assert live.degraded_reason == f"ValueError: parse failed; still serving {first}"
+
+    registry.promote(third)
+    live.maybe_reload(wait=True)
+    assert live.get() == third
+    assert live.degraded_reason is None
