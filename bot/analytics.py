@@ -1,4 +1,5 @@
-"""Transcript analytics: volume per day, intents, fallback and handoff rates, review progress.
+"""Transcript analytics: volume per day, intents, fallback and handoff rates, review progress,
+and the live handoff (handoffs by reason, time to the first agent reply).
 
 `summarise` aggregates in SQL (GROUP BY), so it stays cheap on a large `bot_turns`
 table; `charts` draws the numbers as inline SVG with matplotlib (Agg backend, no
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from bot.handoff.store import HandoffStats, HandoffStore
 from bot.review.store import FALLBACK_INTENTS, OUT_OF_SCOPE, TurnReview, ensure_tables
 from bot.store import Turn
 
@@ -36,6 +38,8 @@ class Summary:
     reviewed: int = 0
     corrected: int = 0  # relabelled, or marked out-of-scope though the model accepted it
     verdicts: dict[str, int] = field(default_factory=dict)
+    # The live handoff: opened in the window, by reason, answered, time to the first reply.
+    live: HandoffStats = field(default_factory=HandoffStats)
 
     @property
     def fallback_rate(self) -> float:
@@ -136,6 +140,7 @@ def summarise(
             .where(window)
             .group_by(TurnReview.verdict, Turn.intent)
         ).all()
+    summary.live = HandoffStore(engine).stats(since)
     summary.turns = sum(per_day.values())
     summary.fallbacks = sum(fallback_day.values())
     for offset in range(days):

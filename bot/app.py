@@ -1,5 +1,8 @@
 """The bot's FastAPI app: Rasa's REST channel webhook, health checks, the widget.
 
+The review pages (`bot.review`) and the live handoff (`bot.handoff`: the agent console,
+its API and the shopper's message stream) are installed with one call each.
+
 Build it with `create_app(settings)`; tests pass their own classifier, action
 client or store. Every `BotError` maps to its HTTP status here, in one place.
 The webhook is rate limited (`bot.ratelimit`: 429 with `Retry-After`); every
@@ -26,7 +29,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from limits import RateLimitItem
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import review
+from bot import events as _events  # noqa: F401  (registers bot_events for create_tables)
+from bot import handoff, review
 from bot.action_client import ActionClient
 from bot.classifier import BatchingClassifier, Classifier
 from bot.domain import load_domain
@@ -170,15 +174,21 @@ async def _retention_loop(store: TranscriptStore, days: int) -> None:
     from datetime import UTC, datetime, timedelta
 
     from bot.events import purge_events
+    from bot.handoff.store import HandoffStore
     from bot.retention import purge_older_than
 
+    purges = {
+        "turns and conversations": purge_older_than,
+        "behaviour events": purge_events,
+        "handoffs": lambda engine, cutoff: HandoffStore(engine).purge(cutoff),
+    }
     while True:
         cutoff = datetime.now(UTC) - timedelta(days=days)
-        try:
-            await asyncio.to_thread(purge_older_than, store.engine, cutoff)
-            await asyncio.to_thread(purge_events, store.engine, cutoff)
-        except Exception:
-            logger.exception("the retention purge failed; it runs again in a day")
+        for what, purge in purges.items():
+            try:
+                await asyncio.to_thread(purge, store.engine, cutoff)
+            except Exception:
+                logger.exception("the retention purge of %s failed; it runs again in a day", what)
         await asyncio.sleep(RETENTION_EVERY_S)
 
 
@@ -264,7 +274,9 @@ def create_app(
             handoff_after=settings.fallback_handoff_after,
             keep_events=settings.max_tracker_events,
         )
-        app.state.chat = ChatService(domain, policy, batching, db)
+        handoffs = await handoff.start(settings, domain, db) if settings.handoff_live else None
+        app.state.handoffs = handoffs
+        app.state.chat = ChatService(domain, policy, batching, db, handoffs)
         app.state.action_client = client
         # Made here, inside the event loop its locks and Redis connections belong to.
         app.state.limiter = RateLimiter(rate_rules, settings.redis_url)
@@ -273,6 +285,8 @@ def create_app(
             yield
         finally:
             retention.cancel()
+            if handoffs is not None:
+                await handoffs.aclose()
             await app.state.limiter.aclose()
             await batching.aclose()
             if action_client is None:
@@ -505,6 +519,12 @@ def create_app(
         body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
         if service is not None:
             body["model_version"] = service.classifier.version
+            # Serving a good older model after a broken promotion: up, but say why.
+            degraded = service.classifier.degraded_reason
+            if degraded is not None:
+                body["degraded_reason"] = degraded
+                if ok:
+                    body["status"] = "degraded"
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/widget.js")
@@ -517,6 +537,7 @@ def create_app(
         )
 
     review.install(app, settings)
+    handoff.install(app, settings, conversations, server_caller)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:

@@ -7,6 +7,7 @@ import logging
 import time
 import weakref
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from bot.classifier import BatchingClassifier
 from bot.domain import FALLBACK_INTENT, Domain
@@ -16,10 +17,16 @@ from bot.tracker import Tracker
 from bot.types import BotMessage, ParseResult
 from privacy import install_log_redaction, redact, redact_value
 
+if TYPE_CHECKING:
+    from bot.handoff import HandoffService
+    from bot.handoff.store import HandoffRow
+
 logger = logging.getLogger(__name__)
 # Slots stored as they are: the bot's and the actions' protected slots (ids, tokens) and
 # the order number, which the dialogue needs verbatim. Transient slots are never stored.
 _ORDER_NUMBER_SLOTS = frozenset({"order_id"})
+# Set by the handoff action (a protected slot): the support ticket's reference.
+HANDOFF_TICKET_SLOT = "handoff_ticket"
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ class ChatService:
         policy: The dialogue policy (holds the action client).
         classifier: The batching wrapper around the NLU model.
         store: The tracker and transcript store.
+        handoffs: The live handoff (None: a handoff only opens a ticket). While a
+            conversation is with the team, its messages go there instead of the policy.
     """
 
     def __init__(
@@ -51,11 +60,13 @@ class ChatService:
         policy: DialoguePolicy,
         classifier: BatchingClassifier,
         store: TranscriptStore,
+        handoffs: HandoffService | None = None,
     ) -> None:
         self.domain = domain
         self.policy = policy
         self.classifier = classifier
         self.store = store
+        self.handoffs = handoffs
         protected = domain.protected
         self._keep_slots = (protected.all - protected.transient) | _ORDER_NUMBER_SLOTS
         # The bot's process logs through uvicorn's handlers, configured before the app
@@ -153,6 +164,15 @@ class ChatService:
                     else Tracker.new(sender_id, self.domain.slots)
                 )
                 self._apply_caller(tracker, caller or Caller())
+                handoff = (
+                    await self.handoffs.active(sender_id) if self.handoffs is not None else None
+                )
+                if handoff is not None and self.handoffs is not None:
+                    if not restart:
+                        return await self._forward(
+                            self.handoffs, held, tracker, handoff, parse, message, error, started
+                        )
+                    await self.handoffs.end_for_shopper(handoff)  # `/restart` leaves the queue
                 try:
                     if restart:
                         outcome = self.policy.restart(tracker)
@@ -177,8 +197,51 @@ class ChatService:
                     error=error or outcome.error,
                     latency_ms=(time.perf_counter() - started) * 1000,
                 )
+                notice: list[BotMessage] = []
+                if (
+                    self.handoffs is not None
+                    and self.domain.fallback.handoff_action in outcome.actions
+                ):
+                    ticket = tracker.slots.get(HANDOFF_TICKET_SLOT)
+                    try:
+                        notice = await self.handoffs.open(
+                            sender_id, parse, str(ticket) if ticket else None, held.seq
+                        )
+                    except Exception:
+                        # The ticket is open either way; the bot keeps answering meanwhile.
+                        logger.exception("could not put %s in the live queue", sender_id)
                 await asyncio.to_thread(self._save_redacted, held, tracker, record)
             except BaseException:
                 await asyncio.to_thread(self.store.release, held)
                 raise
-        return outcome.replies
+        return [*outcome.replies, *notice]
+
+    async def _forward(
+        self,
+        handoffs: HandoffService,
+        held: Held,
+        tracker: Tracker,
+        handoff: HandoffRow,
+        parse: ParseResult,
+        message: str,
+        error: str | None,
+        started: float,
+    ) -> list[BotMessage]:
+        """Store a message of a conversation that is with the team; the policy never sees it.
+
+        The turn is stored as every turn is (redacted, with the model's intent), with no
+        action; the tracker is left as it was, so the bot picks up where it handed over.
+        """
+        direct = parse["text"].lstrip().startswith("/")
+        replies = await handoffs.forward(handoff, parse, message, held.seq)
+        record = TurnRecord(
+            text=parse["text"],
+            parse_data=dict(parse),
+            model_version=None if direct else self.classifier.version,
+            actions=[],
+            replies=list(replies),
+            error=error,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+        await asyncio.to_thread(self._save_redacted, held, tracker, record)
+        return replies

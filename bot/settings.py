@@ -95,6 +95,29 @@ class BotSettings(BaseSettings):
         default="60/minute",
         description="behaviour event batches (POST /events) per conversation",
     )
+    handoff_live: bool = Field(
+        default=True,
+        description="a handoff puts the conversation in the support team's live queue "
+        "(/agent); false: handoffs only open a ticket and the bot keeps answering",
+    )
+    handoff_offer_email_after_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="seconds a handoff waits unclaimed before the shopper is offered a reply "
+        "by e-mail (0: never)",
+    )
+    handoff_notify: Literal["auto", "postgres", "redis", "poll"] = Field(
+        default="auto",
+        description="how workers wake each other's streams: auto (Redis when "
+        "SHOPINTENT_REDIS_URL is set, else LISTEN/NOTIFY on PostgreSQL, else poll), "
+        "postgres, redis or poll (read the database every SHOPINTENT_HANDOFF_POLL_S)",
+    )
+    handoff_poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description="seconds between two database reads of a stream when no broker wakes it",
+    )
     retention_days: int = Field(
         default=90,
         ge=1,

@@ -79,9 +79,16 @@ def _login_page(request: Request, review: ReviewConfig, error: str | None = None
     )
 
 
+def login_page(request: Request, review: ReviewConfig) -> HTMLResponse:
+    """The 401 login form that returns to this page after logging in (the agent console
+    shares the review login)."""
+    return _login_page(request, review)
+
+
 def _safe_next(target: str | None) -> str:
-    """Only follow redirects back into the review pages (never to another site)."""
-    if target and target.startswith("/review") and not target.startswith("//"):
+    """Only follow redirects back into the review pages or the agent console (never to
+    another site)."""
+    if target and target.startswith(("/review", "/agent")) and not target.startswith("//"):
         return target
     return "/review"
 
@@ -385,12 +392,14 @@ def analytics_page(
     if access is None:
         return _login_page(request, review)
     from bot.analytics import charts, summarise
+    from bot.handoff.service import REASON_LABELS
 
     days = min(max(days, 1), 366)
     summary = summarise(engine, days=days, handoff_action=handoff)
     return render(
         "analytics.html",
         summary=summary,
+        reason_labels=REASON_LABELS,
         charts=charts(summary),
         days=days,
         csrf=access.csrf,

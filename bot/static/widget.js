@@ -20,6 +20,10 @@
  * The bot issues the conversation id (POST .../session); it and the last messages are kept
  * in sessionStorage per bot URL, so a reload continues the conversation and closing the tab
  * ends it. A 429 (too many messages) is shown as a note and the typed text stays in the box.
+ * Live handoff: when the bot hands the chat to a person (a reply's custom.handoff), the
+ * widget opens GET .../stream?sender=ID (Server-Sent Events; Last-Event-ID resumes after a
+ * drop) and shows the agent's messages under "Anna from support", with a typing note, until
+ * the chat is back with the bot; without EventSource it polls GET .../poll?sender=ID&after=N.
  * Content-Security-Policy: no eval, no inline script or handler; it adds one <style> element
  * and loads product images, so a shop page with a CSP allows the bot's origin in script-src
  * and connect-src, 'unsafe-inline' in style-src and the images' hosts in img-src.
@@ -43,16 +47,22 @@
   };
   cfg.eventsUrl = attr("data-events-url") || new URL(cfg.url, location.href).origin + "/events";
   cfg.sessionUrl = attr("data-session-url") || sessionUrlFor(cfg.url);
+  cfg.streamUrl = siblingUrl(cfg.url, "stream");
+  cfg.pollUrl = siblingUrl(cfg.url, "poll");
   var SESSION_KEY = "shopintent.session:" + cfg.url;
   var HISTORY_KEY = "shopintent.history:" + cfg.url;
+  var LIVE_KEY = "shopintent.live:" + cfg.url;
   var MAX_HISTORY = 60;
   var INTRO = "Ask about orders, returns, delivery or products.";
   var EXPIRED = "Your sign-in has expired; please refresh the page or sign in again.";
   var TOO_FAST = "You're sending messages very fast; please wait a moment.";
 
   function sessionUrlFor(url) {
+    return siblingUrl(url, "session");
+  }
+  function siblingUrl(url, name) {
     var u = new URL(url, location.href);
-    u.pathname = u.pathname.replace(/\/webhook\/?$/, "") + "/session";
+    u.pathname = u.pathname.replace(/\/webhook\/?$/, "") + "/" + name;
     return u.toString();
   }
 
@@ -97,6 +107,7 @@
     } catch (e) { /* unreadable: start over */ }
     write(SESSION_KEY, null);
     write(HISTORY_KEY, null);
+    write(LIVE_KEY, null);
     return null;
   }
   function loadHistory() {
@@ -170,6 +181,7 @@
     generation += 1;
     dropSession();
     write(HISTORY_KEY, null);
+    write(LIVE_KEY, null);
     if (view) view.reset();
   }
 
@@ -201,6 +213,10 @@
     ".si-bot{align-self:flex-start;background:#fff;border:1px solid #dde1e6}",
     ".si-user{align-self:flex-end;background:#1f5f8b;color:#fff}",
     ".si-note{align-self:center;color:#6b7280;font-size:12px}",
+    ".si-agent-wrap{align-self:flex-start;max-width:85%;display:flex;flex-direction:column;gap:2px}",
+    ".si-agent-name{font-size:12px;font-weight:600;color:#2e6b3a}",
+    ".si-agent{align-self:flex-start;background:#e7f6ea;border:1px solid #b9e0c1;max-width:100%}",
+    ".si-typing{align-self:flex-start;color:#6b7280;font-size:12px;font-style:italic}",
     ".si-warn{color:#8a1c1c;background:#fdecea;border:1px solid #f1b8b4;border-radius:8px;padding:6px 10px;font-size:13px;text-align:center}",
     ".si-buttons{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start}",
     ".si-buttons button{border:1px solid #1f5f8b;background:#fff;color:#1f5f8b;border-radius:16px;padding:5px 12px;cursor:pointer;font:inherit}",
@@ -308,12 +324,145 @@
       }
     }
 
+    function renderAgent(name, text) {
+      var wrap = el("div", { "class": "si-agent-wrap" });
+      wrap.appendChild(el("div", { "class": "si-agent-name" }, (name || "Someone") + " from support"));
+      wrap.appendChild(el("div", { "class": "si-msg si-agent" }, text));
+      log.appendChild(wrap);
+    }
+
     function replay() {
       history.forEach(function (item) {
         if (item.who === "user") renderUser(item.text);
+        else if (item.who === "agent") renderAgent(item.name, item.text);
         else renderBot(item.message, false);
       });
       scroll();
+    }
+
+    // -- live handoff: a person answers in this log ------------------------------------
+    var live = loadLive(); // {state: "waiting"|"with_agent"|"bot", last: seq, agent}
+    var seen = {}; // seqs already shown (the webhook's answer and the stream can both carry one)
+    var stream = null;
+    var pollTimer = null;
+    var typingNote = null;
+    var typingTimer = null;
+
+    function loadLive() {
+      try {
+        var saved = JSON.parse(read(LIVE_KEY) || "null");
+        if (saved && typeof saved.last === "number") return saved;
+      } catch (e) { /* start from scratch */ }
+      return { state: "bot", last: 0, agent: null };
+    }
+    function saveLive() { write(LIVE_KEY, JSON.stringify(live)); }
+    function withAgent() { return live.state === "waiting" || live.state === "with_agent"; }
+
+    function liveUrl(base, after) {
+      var u = new URL(base);
+      u.searchParams.set("sender", conversation ? conversation.id : "");
+      if (after != null) u.searchParams.set("after", String(after));
+      if (cfg.token) u.searchParams.set("token", cfg.token);
+      return u.toString();
+    }
+
+    function hideTyping() {
+      if (typingTimer) clearTimeout(typingTimer);
+      typingTimer = null;
+      if (typingNote) typingNote.remove();
+      typingNote = null;
+    }
+    function showTyping(name) {
+      hideTyping();
+      typingNote = log.appendChild(el("div", { "class": "si-typing", role: "status" }, (name || "Support") + " is typing…"));
+      typingTimer = setTimeout(hideTyping, 6000);
+      scroll();
+    }
+
+    // One pushed message (from the stream or the poll route), shown once.
+    function pushed(m) {
+      if (typeof m.seq !== "number" || seen[m.seq]) return;
+      seen[m.seq] = true;
+      live.last = Math.max(live.last, m.seq);
+      hideTyping();
+      if (m.from === "agent") {
+        renderAgent(m.agent, m.text);
+        history.push({ who: "agent", name: m.agent, text: m.text });
+      } else {
+        var message = { text: m.text, buttons: m.buttons };
+        renderBot(message, true);
+        history.push({ who: "bot", message: message });
+      }
+      saveHistory(history);
+      saveLive();
+      scroll();
+    }
+
+    function setState(next, agent) {
+      live.state = next;
+      live.agent = agent || null;
+      saveLive();
+      if (withAgent()) connectLive();
+      else disconnectLive();
+    }
+
+    function disconnectLive() {
+      if (stream) stream.close();
+      stream = null;
+      if (pollTimer) clearTimeout(pollTimer);
+      pollTimer = null;
+      hideTyping();
+    }
+
+    function connectLive() {
+      if (stream || pollTimer || !conversation) return;
+      if (!window.EventSource) { poll(); return; }
+      var gen = generation;
+      // Reconnects (a dropped connection, the server's periodic end) send Last-Event-ID.
+      stream = new EventSource(liveUrl(cfg.streamUrl, live.last));
+      stream.addEventListener("message", function (e) {
+        if (gen === generation) pushed(JSON.parse(e.data));
+      });
+      stream.addEventListener("state", function (e) {
+        if (gen !== generation) return;
+        var data = JSON.parse(e.data);
+        setState(data.state, data.agent);
+      });
+      stream.addEventListener("typing", function (e) {
+        if (gen === generation) showTyping(JSON.parse(e.data).agent);
+      });
+      stream.onerror = function () {
+        // EventSource retries by itself; one it gave up on (e.g. a 401) falls back to polling.
+        if (stream && stream.readyState === 2) {
+          stream = null;
+          if (gen === generation && withAgent()) poll();
+        }
+      };
+    }
+
+    function poll() {
+      pollTimer = null;
+      if (!conversation || !withAgent()) return;
+      var gen = generation;
+      var headers = cfg.token ? { Authorization: "Bearer " + cfg.token } : {};
+      fetch(liveUrl(cfg.pollUrl, live.last), { headers: headers })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (gen !== generation || !data) return;
+          data.messages.forEach(pushed);
+          live.last = Math.max(live.last, data.last || 0);
+          live.state = data.state;
+          saveLive();
+        }, function () { /* offline: try again */ })
+        .then(function () {
+          if (gen === generation && withAgent()) pollTimer = setTimeout(poll, 2000);
+          else if (!withAgent()) disconnectLive();
+        });
+    }
+
+    // A reply of the webhook that belongs to a handoff (custom.handoff: id, state, seq).
+    function handoffOf(m) {
+      return m && m.custom && m.custom.handoff && typeof m.custom.handoff.seq === "number" ? m.custom.handoff : null;
     }
 
     function idle() {
@@ -344,10 +493,20 @@
             log.textContent = "";
           }
           if (taken) taken();
+          var handoff = null;
           messages.forEach(function (m) {
+            var h = handoffOf(m);
+            if (h) {
+              handoff = h;
+              if (seen[h.seq]) return; // the stream showed it already
+              seen[h.seq] = true;
+              live.last = Math.max(live.last, h.seq);
+            }
             renderBot(m, true);
             history.push({ who: "bot", message: m });
           });
+          if (handoff) setState(handoff.state, live.agent);
+          else if (payload.trim() === "/restart" && withAgent()) setState("bot", null);
         })
         .catch(function (err) {
           if (gen !== generation) return;
@@ -399,15 +558,20 @@
       open: function () { setOpen(true); },
       submit: function (text) { return submit(text, null, false); },
       reset: function () {
+        disconnectLive();
+        live = { state: "bot", last: 0, agent: null };
+        seen = {};
         history = [];
         log.textContent = "";
         idle();
         renderNote(INTRO);
-      }
+      },
+      live: function () { return { state: live.state, last: live.last, agent: live.agent, streaming: !!stream }; }
     };
     replay();
     if (!history.length) renderNote(INTRO);
     if (cfg.open) setOpen(true);
+    if (withAgent()) connectLive(); // a reload while a person has the chat
   }
 
   // Behaviour events: batched, sent with the conversation's identity, never without consent.
@@ -455,6 +619,7 @@
     open: function () { if (view) view.open(); },
     send: function (text) { return view ? view.submit(text) : false; },
     session: function () { return conversation ? conversation.id : null; },
+    live: function () { return view ? view.live() : null; },
     identify: identify
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount);
