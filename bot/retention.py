@@ -22,6 +22,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection, Engine
 
+from bot.events import BehaviourEvent
+from bot.handoff.store import HandoffStore
 from bot.review.store import TurnReview
 from bot.store import Conversation, Lock, Turn
 
@@ -36,19 +38,24 @@ class Removed:
     conversations: int = 0
     turns: int = 0
     reviews: int = 0
+    handoffs: int = 0
+    events: int = 0
 
     def __add__(self, other: Removed) -> Removed:
         return Removed(
             self.conversations + other.conversations,
             self.turns + other.turns,
             self.reviews + other.reviews,
+            self.handoffs + other.handoffs,
+            self.events + other.events,
         )
 
     def describe(self) -> str:
-        """ "2 conversations, 14 turns, 3 review labels"."""
+        """What was removed, by kind, for the CLI and the log."""
         return (
-            f"{self.conversations} conversation(s) with their tracker state and events, "
-            f"{self.turns} turn(s), {self.reviews} review label(s)"
+            f"{self.conversations} conversation(s) with their tracker state, "
+            f"{self.turns} turn(s), {self.reviews} review label(s), {self.handoffs} "
+            f"handoff(s) with their messages, {self.events} behaviour event(s)"
         )
 
 
@@ -65,17 +72,26 @@ def _delete_turns(conn: Connection, turn_ids: list[int]) -> Removed:
     return Removed(turns=turns, reviews=reviews)
 
 
-def forget_conversations(engine: Engine, sender_ids: Iterable[str]) -> Removed:
-    """Delete every row of these conversations: turns, review labels, tracker, lock.
+def forget_conversations(
+    engine: Engine, sender_ids: Iterable[str], customer_id: str | None = None
+) -> Removed:
+    """Delete every row of these conversations: turns, review labels, tracker, lock,
+    live handoffs with their messages, and behaviour events (also the customer's own).
 
     Args:
         engine: The bot's database.
         sender_ids: Conversation ids (the REST channel's `sender`).
+        customer_id: A signed-in shopper whose events (`customer:<id>`) go too.
 
     Returns:
         What was removed.
     """
     senders = sorted({s for s in sender_ids if s})
+    if not senders and customer_id:
+        with engine.begin() as conn:
+            shopper = f"customer:{customer_id}"
+            events = conn.execute(delete(BehaviourEvent).where(BehaviourEvent.shopper == shopper))
+        return Removed(events=_count(events))
     if not senders:
         return Removed()
     with engine.begin() as conn:
@@ -87,6 +103,12 @@ def forget_conversations(engine: Engine, sender_ids: Iterable[str]) -> Removed:
             conn.execute(delete(Lock).where(Lock.sender_id.in_(chunk)))
             gone = conn.execute(delete(Conversation).where(Conversation.sender_id.in_(chunk)))
             removed += Removed(conversations=_count(gone))
+            shoppers = [*chunk, *([f"customer:{customer_id}"] if customer_id else [])]
+            events = conn.execute(
+                delete(BehaviourEvent).where(BehaviourEvent.shopper.in_(shoppers))
+            )
+            removed += Removed(events=_count(events))
+    removed += Removed(handoffs=HandoffStore(engine).forget(senders))
     return removed
 
 

@@ -131,11 +131,16 @@ def test_forget_customer_finds_their_conversations(
     chat(store, "c_a1", ["where is my order?"], customer="42")
     chat(store, "c_a2", ["cancel it"], customer="42")
     chat(store, "c_b", ["hi"], customer="7")
+    from bot.events import EventIn, store_events
+
+    store_events(store.engine, "customer:42", "c_a1", [EventIn("product_view", 12, None)])
+    store_events(store.engine, "customer:7", "c_b", [EventIn("product_view", 12, None)])
 
     assert main(["privacy", "forget", "--customer", "42", "--database-url", url, "--json"]) == 0
 
     report = json.loads(capsys.readouterr().out)
     assert report["conversations"] == ["c_a1", "c_a2"] and report["bot"]["turns"] == 2
+    assert report["bot"]["events"] == 1
     assert counts(store, url, "c_a1")["turns"] == counts(store, url, "c_a2")["turns"] == 0
     assert counts(store, url, "c_b")["turns"] == 1
     store.dispose()
