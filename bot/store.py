@@ -243,6 +243,12 @@ class TranscriptStore:
 
     def create_tables(self) -> None:
         """Create the bot's tables if they do not exist (the action server's are untouched)."""
+        # Every module with tables on this Base, so `create_all` sees them all.
+        import bot.events
+        import bot.handoff.models
+        import bot.review.sessions
+        import bot.review.store  # noqa: F401
+
         try:
             Base.metadata.create_all(self.engine)
         except SQLAlchemyError as exc:

@@ -93,7 +93,7 @@ def run_forget(args: argparse.Namespace) -> int:
             if args.customer
             else [s.strip() for s in args.sender if s.strip()]
         )
-        bot_removed = forget_conversations(store.engine, senders)
+        bot_removed = forget_conversations(store.engine, senders, customer_id=args.customer)
     finally:
         store.dispose()
     with session_scope(url) as session:
