@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     from actions import cli as actions_cli
     from bot import cli as bot_cli
     from nlu import cli as nlu_cli
+    from recs import cli as recs_cli
     from shopintent import privacy, segments, up
 
     parser = argparse.ArgumentParser(
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     nlu_cli.register(sub)
     actions_cli.register(sub)
     bot_cli.register(sub)
+    recs_cli.register(sub)
     privacy.register(sub)
     segments.register(sub)
     return parser

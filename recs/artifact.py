@@ -1,0 +1,144 @@
+"""The recommender artifact: a folder with `model.pt` (the state_dict) and `recs.json`.
+
+`recs.json` describes the model fully: the training settings (which rebuild the
+network), the item index (item token -> index), how many shoppers and interactions it
+learnt from, the validation and test metrics, the data hash, when it was made and by
+which version. The folder is written next to its target and renamed into place, so a
+crash never leaves a half-written model where a server would load it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from recs.errors import ArtifactError, NotAModelError
+
+META_FILE = "recs.json"
+WEIGHTS_FILE = "model.pt"
+FORMAT_VERSION = 1
+
+
+def project_version() -> str:
+    """The installed shopintent version (0.0.0 from an uninstalled tree)."""
+    try:
+        return version("shopintent")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+@dataclass
+class RecsMeta:
+    """Contents of `recs.json`.
+
+    Attributes:
+        config: the `RecsConfig` the model was trained with (as a dict).
+        item_index: item token -> index (1..N; 0 is padding).
+        n_shoppers: shoppers in the training data.
+        n_interactions: (shopper, item) steps in the training data.
+        metrics: `{"validation": {...}, "test": {...}}`, each with `hr@10`, `ndcg@10`,
+            `full_hr@10`, `full_ndcg@10`.
+        data_hash: `Interactions.data_hash()` of the training data.
+        source: where the data came from (a path, or a URL without its password).
+        train_seconds: wall time of training.
+        best_epoch: the epoch whose weights were kept (best validation score).
+        epochs_run: how many epochs ran.
+    """
+
+    config: dict[str, Any]
+    item_index: dict[str, int]
+    n_shoppers: int
+    n_interactions: int
+    metrics: dict[str, dict[str, float]]
+    data_hash: str
+    source: str = ""
+    train_seconds: float = 0.0
+    best_epoch: int = 0
+    epochs_run: int = 0
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    version: str = field(default_factory=project_version)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def model_version(self) -> str:
+        """A stable id of this model: creation time plus the training-data hash."""
+        stamp = self.created.replace("-", "").replace(":", "").split("+")[0]
+        return f"{stamp}-{self.data_hash[:8]}"
+
+    def to_json(self) -> str:
+        """The JSON text of `recs.json`."""
+        payload = asdict(self)
+        payload["model_version"] = self.model_version
+        return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def load(cls, directory: str | Path) -> RecsMeta:
+        """Read `recs.json` from an artifact folder.
+
+        Raises:
+            NotAModelError: the folder, its `recs.json` or its `model.pt` is missing.
+            ArtifactError: the JSON is damaged or from a newer format.
+        """
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise NotAModelError(
+                f"recommender directory {directory} not found: expected a folder written by "
+                "`shopintent recs train`; train one with `shopintent recs train --output DIR`"
+            )
+        path = directory / META_FILE
+        missing = [n for n in (META_FILE, WEIGHTS_FILE) if not (directory / n).is_file()]
+        if missing:
+            raise NotAModelError(
+                f"{directory} is not a recommender: expected {META_FILE} and {WEIGHTS_FILE}, "
+                f"found no {' or '.join(missing)}; train one with `shopintent recs train`"
+            )
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw.pop("model_version", None)
+            fmt = int(raw.get("format_version", 0))
+            if fmt > FORMAT_VERSION:
+                raise ArtifactError(
+                    f"{path}: expected format version {FORMAT_VERSION} or older, found {fmt}; "
+                    "upgrade shopintent or retrain with `shopintent recs train`"
+                )
+            meta = cls(**raw)
+        except (json.JSONDecodeError, TypeError, ValueError, AttributeError) as exc:
+            raise ArtifactError(
+                f"{path} is damaged ({type(exc).__name__}: {exc}); retrain with "
+                "`shopintent recs train`"
+            ) from None
+        return meta
+
+
+def save_artifact(directory: str | Path, state_dict: dict[str, Any], meta: RecsMeta) -> Path:
+    """Write `model.pt` and `recs.json` into `directory` atomically; return it.
+
+    The files go to a temporary folder beside the target, which then replaces the
+    target in one rename.
+    """
+    import torch
+
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    try:
+        torch.save(state_dict, staging / WEIGHTS_FILE)
+        (staging / META_FILE).write_text(meta.to_json(), encoding="utf-8")
+        if directory.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}-old-", dir=directory.parent))
+            os.replace(directory, old / directory.name)
+            os.replace(staging, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
