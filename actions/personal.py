@@ -4,7 +4,8 @@ A shopper's history is their purchases (order lines of the signed-in customer) a
 their behaviour events (`bot_events`, written by the bot with consent: product
 views, cart adds, purchases), oldest first. The recommender (`recs`, trained by
 `shopintent recs train` from the same store) ranks the catalogue after that
-sequence; what they already bought is never recommended. Without a model or a
+sequence, and the categories of the shopper's latest steps lift their products (a few
+orders teach a small shop's model little about categories); what they already bought is never recommended. Without a model or a
 history the caller falls back to the shop-wide recommendations.
 """
 
@@ -25,6 +26,9 @@ from actions.models import Order, OrderLine, Product
 logger = logging.getLogger(__name__)
 EVENTS_TABLE = "bot_events"
 MAX_HISTORY = 50
+CANDIDATES = 200  # the model's best, re-ranked by the shopper's recent categories
+RECENT = 8  # latest steps whose categories count
+CATEGORY_WEIGHT = 1.0  # a category making up all recent steps weighs as the model's top item
 
 _lock = threading.Lock()
 _loaded: dict[Path, tuple[float, Any]] = {}
@@ -141,8 +145,33 @@ def personal_picks(
             return []
     ranked = model.recommend(
         [str(p) for p in shopper_history.items],
-        k=limit,
-        exclude={str(p) for p in shopper_history.purchased},
+        k=CANDIDATES,
+        # Never what they bought, nor what they just looked at: something new.
+        exclude={str(p) for p in (*shopper_history.purchased, *shopper_history.items)},
         allowed=allowed,
     )
-    return [int(item) for item, _score in ranked][:limit]
+    if not ranked:
+        return []
+    # The model knows sequences; a small shop's few orders teach it little about
+    # categories, so the categories of the shopper's latest steps lift their products.
+    recent = shopper_history.items[-RECENT:]
+    category_of = dict(
+        session.execute(
+            select(Product.id, Product.category).where(
+                Product.id.in_([*recent, *(int(i) for i, _ in ranked)])
+            )
+        ).all()
+    )
+    counts: dict[str, int] = {}
+    for product in recent:
+        category = category_of.get(product)
+        if category is not None:
+            counts[category] = counts.get(category, 0) + 1
+    best = max(score for _, score in ranked) or 1.0
+
+    def blended(entry: tuple[str, float]) -> float:
+        item, score = entry
+        affinity = counts.get(category_of.get(int(item), ""), 0) / max(len(recent), 1)
+        return score / best + CATEGORY_WEIGHT * affinity
+
+    return [int(item) for item, _score in sorted(ranked, key=blended, reverse=True)][:limit]

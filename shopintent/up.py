@@ -20,6 +20,7 @@ from typing import Any
 
 DEFAULT_DATA = Path("training_data")
 DEFAULT_MODEL = Path("models/default")
+DEFAULT_RECS = Path("models/recs")
 STOP_GRACE_S = 10.0
 START_TIMEOUT_S = 180.0
 
@@ -59,6 +60,7 @@ def run_up(args: argparse.Namespace) -> int:
         return 1
     ensure_model(args.data, args.model)
     ensure_database()
+    ensure_recommender(DEFAULT_RECS)
     return serve_all(args.host, args.port, args.actions_port, args.model)
 
 
@@ -72,6 +74,28 @@ def ensure_model(data: Path, model: Path) -> None:
     print(f"model: {model} is missing; training it from {data} (a few minutes on a CPU) ...")
     train(TrainConfig(data=[str(data)], output_dir=str(model)))
     print(f"model: trained and saved to {model}", flush=True)
+
+
+def ensure_recommender(model: Path) -> None:
+    """Train the personal recommender from the store's orders and events if it is missing.
+
+    Seconds on the demo store. A failure is reported and the service still starts:
+    recommendations then fall back to the shop-wide ones.
+    """
+    if (model / "recs.json").is_file():
+        print(f"recommender: {model} (already trained)", flush=True)
+        return
+    from actions.store import resolve_url
+    from recs import RecsConfig, RecsError, load_interactions, train
+
+    print(f"recommender: {model} is missing; training it from the store ...", flush=True)
+    try:
+        interactions = load_interactions(database_url=resolve_url(None))
+        train(interactions, RecsConfig(), model)
+    except RecsError as exc:
+        print(f"recommender: not trained ({exc}); using shop-wide picks", flush=True)
+        return
+    print(f"recommender: trained and saved to {model}", flush=True)
 
 
 def ensure_database() -> None:
