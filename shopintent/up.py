@@ -60,7 +60,7 @@ def run_up(args: argparse.Namespace) -> int:
         return 1
     ensure_model(args.data, args.model)
     ensure_database()
-    ensure_recommender(DEFAULT_RECS)
+    ensure_recommender(Path(os.environ.get("SHOPINTENT_RECS_DIR") or DEFAULT_RECS))
     return serve_all(args.host, args.port, args.actions_port, args.model)
 
 

@@ -49,14 +49,19 @@ def test_serve_with_a_missing_domain_names_the_setting(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_up_starts_both_servers_and_ctrl_c_stops_them(
-    tiny_model: Path, seeded_database: str
+    tiny_model: Path, seeded_database: str, tmp_path: Path
 ) -> None:
     port, actions_port = free_port(), free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "shopintent", "up", "--model", str(tiny_model),
          "--port", str(port), "--actions-port", str(actions_port)],
         cwd=REPO,
-        env={**os.environ, "SHOPINTENT_DATABASE_URL": seeded_database, "SHOPINTENT_WEBHOOK_TOKEN": "tok"},
+        env={
+            **os.environ,
+            "SHOPINTENT_DATABASE_URL": seeded_database,
+            "SHOPINTENT_WEBHOOK_TOKEN": "tok",
+            "SHOPINTENT_RECS_DIR": str(tmp_path / "recs"),
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
