@@ -113,6 +113,10 @@ def own_stack(model: Path, workers: int) -> Iterator[tuple[str, str]]:
         "SHOPINTENT_DATABASE_URL": db_url,
         "SHOPINTENT_WEBHOOK_TOKEN": "",
         "SHOPINTENT_ACTIONS_SECRET": secrets.token_hex(32),
+        # Every simulated shopper comes from 127.0.0.1: per-address limits would
+        # measure the limiter, not the bot (the per-conversation limit stays).
+        "SHOPINTENT_CLIENT_RATE_LIMIT": "",
+        "SHOPINTENT_SESSION_RATE_LIMIT": "",
     }
     actions = subprocess.Popen(
         [sys.executable, "-m", "shopintent", "actions", "--host", "127.0.0.1",
