@@ -157,9 +157,10 @@ def load_order(turn: Turn, purpose: str, verb: str = "Track") -> Access:
     order = find_order(turn.session, reference)
     if may_see(turn, order):
         return Access(order=order)
-    if _refused(turn) == "conversation":
+    refused = _refused(turn)
+    if refused == "conversation":
         return _to_a_person(turn)
-    if _refused(turn) == "client":
+    if refused == "client":
         turn.say(
             "There have been too many order numbers that didn't match from this connection. "
             "Please try again in an hour, or ask for a person.",
