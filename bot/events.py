@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.errors import InvalidMessageError
 from bot.redact import redact
-from bot.store import Base
+from bot.store import Base, rowcount
 
 EVENT_TYPES = ("product_view", "search", "add_to_cart", "purchase")
 MAX_EVENTS_PER_BATCH = 50
@@ -165,7 +165,7 @@ def set_consent(engine: Engine, shopper: str, consent: bool) -> int:
         if known is None:
             conn.execute(insert(TrackingOptOut).values(shopper=shopper[:160], created_at=_now()))
         result = conn.execute(delete(BehaviourEvent).where(BehaviourEvent.shopper == shopper))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
 def opted_out(engine: Engine) -> set[str]:
@@ -191,4 +191,4 @@ def purge_events(engine: Engine, cutoff: datetime) -> int:
     """Delete events older than `cutoff` (the retention period)."""
     with engine.begin() as conn:
         result = conn.execute(delete(BehaviourEvent).where(BehaviourEvent.created_at < cutoff))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot.events import BehaviourEvent
 from bot.handoff.store import HandoffStore
 from bot.review.store import TurnReview
-from bot.store import Conversation, Lock, Turn
+from bot.store import Conversation, Lock, Turn, rowcount
 
 logger = logging.getLogger(__name__)
 _BATCH = 500
@@ -59,16 +59,12 @@ class Removed:
         )
 
 
-def _count(result: object) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 def _delete_turns(conn: Connection, turn_ids: list[int]) -> Removed:
     reviews = turns = 0
     for start in range(0, len(turn_ids), _BATCH):
         chunk = turn_ids[start : start + _BATCH]
-        reviews += _count(conn.execute(delete(TurnReview).where(TurnReview.turn_id.in_(chunk))))
-        turns += _count(conn.execute(delete(Turn).where(Turn.id.in_(chunk))))
+        reviews += rowcount(conn.execute(delete(TurnReview).where(TurnReview.turn_id.in_(chunk))))
+        turns += rowcount(conn.execute(delete(Turn).where(Turn.id.in_(chunk))))
     return Removed(turns=turns, reviews=reviews)
 
 
@@ -91,7 +87,7 @@ def forget_conversations(
         with engine.begin() as conn:
             shopper = f"customer:{customer_id}"
             events = conn.execute(delete(BehaviourEvent).where(BehaviourEvent.shopper == shopper))
-        return Removed(events=_count(events))
+        return Removed(events=rowcount(events))
     if not senders:
         return Removed()
     with engine.begin() as conn:
@@ -102,12 +98,12 @@ def forget_conversations(
             removed += _delete_turns(conn, ids)
             conn.execute(delete(Lock).where(Lock.sender_id.in_(chunk)))
             gone = conn.execute(delete(Conversation).where(Conversation.sender_id.in_(chunk)))
-            removed += Removed(conversations=_count(gone))
+            removed += Removed(conversations=rowcount(gone))
             shoppers = [*chunk, *([f"customer:{customer_id}"] if customer_id else [])]
             events = conn.execute(
                 delete(BehaviourEvent).where(BehaviourEvent.shopper.in_(shoppers))
             )
-            removed += Removed(events=_count(events))
+            removed += Removed(events=rowcount(events))
     removed += Removed(handoffs=HandoffStore(engine).forget(senders))
     return removed
 

@@ -68,6 +68,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def rowcount(result: object) -> int:
+    """Rows an UPDATE or DELETE changed (0 when the driver does not say)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 class Base(DeclarativeBase):
     """The bot's tables (separate metadata from the action server's)."""
 

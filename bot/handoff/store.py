@@ -35,7 +35,7 @@ from bot.handoff.models import (
     HandoffThread,
     State,
 )
-from bot.store import Turn
+from bot.store import Turn, rowcount
 from privacy import PiiType, find, redact, redact_value
 
 # The PostgreSQL NOTIFY channel and Redis pub/sub channel every worker listens on.
@@ -800,7 +800,7 @@ class HandoffStore:
             ids = select(Handoff.id).where(old)
             conn.execute(delete(HandoffMessage).where(HandoffMessage.handoff_id.in_(ids)))
             result = conn.execute(delete(Handoff).where(old))
-        return int(getattr(result, "rowcount", 0) or 0)
+        return rowcount(result)
 
     def forget(self, sender_ids: Iterable[str]) -> int:
         """Delete every handoff, message and counter of these conversations (erasure)."""
@@ -811,7 +811,7 @@ class HandoffStore:
             conn.execute(delete(HandoffMessage).where(HandoffMessage.sender_id.in_(senders)))
             conn.execute(delete(HandoffThread).where(HandoffThread.sender_id.in_(senders)))
             result = conn.execute(delete(Handoff).where(Handoff.sender_id.in_(senders)))
-        return int(getattr(result, "rowcount", 0) or 0)
+        return rowcount(result)
 
 
 def _conflict(handoff: HandoffRow, what: str) -> HandoffConflictError:
