@@ -49,6 +49,10 @@ class BaseModelError(NluError):
     """The base encoder cannot be found or loaded."""
 
 
+class DistributedSetupError(NluError):
+    """A distributed launch did not give the Trainer the process group it announced."""
+
+
 @dataclass
 class LabelledTexts:
     """Messages and their intent names."""
@@ -354,12 +358,22 @@ def fit_model(
     )
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     steps = plan_steps(config, len(train_ds), world_size)
+    # Launched as several processes on a machine without CUDA, the Trainer would run each
+    # one alone (every one rank 0, every one saving the artifact); on CPU they join by gloo.
+    use_cpu = config.device == "cpu" or (
+        config.device == "auto" and world_size > 1 and not torch.cuda.is_available()
+    )
     trained: torch.nn.Module = model
     optimizer = None
     if config.pooling == "mean":
         if not _warm_start_with_mean_head(config):
             init_head_from_centroids(model, tokenizer, data, config.max_length)
         trained = MeanPoolingClassifier(model)
+        # The head reads the mean-pooled tokens, never the [CLS] pooler: its weights get no
+        # gradient, which DistributedDataParallel (find_unused_parameters=False) refuses.
+        pooler = getattr(model.base_model, "pooler", None)
+        if isinstance(pooler, torch.nn.Module):
+            pooler.requires_grad_(False)
         classifier: Any = model.classifier
         head = list(classifier.parameters())
         head_ids = {id(p) for p in head}
@@ -386,7 +400,7 @@ def fit_model(
         eval_strategy="no",
         report_to="none",
         logging_steps=max(1, min(50, steps // 10)),
-        use_cpu=config.device == "cpu",
+        use_cpu=use_cpu,
         bf16=config.bf16,
         optim="adamw_torch",
         dataloader_num_workers=0,
@@ -400,6 +414,13 @@ def fit_model(
         processing_class=tokenizer,
         optimizers=(optimizer, None),
     )
+    if trainer.args.world_size != world_size:
+        raise DistributedSetupError(
+            f"expected the Trainer to run in a group of WORLD_SIZE={world_size} processes, "
+            f"found {trainer.args.world_size} (device {trainer.args.device}); every process "
+            "would train alone and write the artifact. Pass --device cpu to train on CPU "
+            "processes, or launch on a machine with one CUDA device per process"
+        )
     trainer.train()
     return trainer
 
