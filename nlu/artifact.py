@@ -57,6 +57,10 @@ class ArtifactMeta:
     train_steps: int | None = None
     # Trained again on train + validation after the rule was chosen (small data).
     refit: bool = False
+    # ONNX exports: {"files": {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"},
+    # "opset": N, "checks": {backend: {"n", "agreement", "max_confidence_diff", "passed"}}}
+    # (None: not exported; the torch backend serves).
+    onnx: dict[str, Any] | None = None
 
     @property
     def model_version(self) -> str:

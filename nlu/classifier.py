@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import numpy as np
 
 from nlu.artifact import ArtifactMeta
+from nlu.backends import Encoder, load_onnx_encoder, resolve_backend
 from nlu.calibration import Decisions, OosStats, RawOutputs, decide
 from nlu.config import FALLBACK_INTENT, get_settings
 from nlu.entities import EntityExtractor
@@ -131,51 +132,65 @@ def model_labels(model: PreTrainedModel) -> list[str]:
     return [str(config.id2label[i]) for i in range(int(config.num_labels))]
 
 
-class IntentClassifier:
-    """A trained intent classifier with calibrated confidences and OOS rejection.
+def load_stats(directory: Path, meta: ArtifactMeta) -> OosStats | None:
+    """Read the embedding statistics the artifact's rule needs (None when it needs none).
 
-    >>> clf = IntentClassifier.load("models/default")  # doctest: +SKIP
-    >>> clf.parse("where is my order 4411?")["intent"]["name"]  # doctest: +SKIP
-    'track_order'
+    Raises:
+        ArtifactError: the rule names a statistics file that is missing.
     """
+    if not meta.decision.stats_file:
+        return None
+    stats_path = directory / meta.decision.stats_file
+    if not stats_path.is_file():
+        raise ArtifactError(
+            f"{directory}: expected embedding statistics {stats_path.name}, found none; "
+            "retrain with `shopintent train`"
+        )
+    return OosStats.load(stats_path)
+
+
+class TorchEncoder:
+    """The fine-tuned transformer in PyTorch (the training install's backend).
+
+    Args:
+        model: a sequence-classification model in eval mode.
+        tokenizer: its tokenizer.
+        max_length: truncation length in tokens.
+        pooling: "mean" or "cls", as the artifact records.
+        batch_size: messages per forward pass.
+    """
+
+    name = "torch"
 
     def __init__(
         self,
         model: PreTrainedModel,
         tokenizer: PreTrainedTokenizerBase,
-        meta: ArtifactMeta,
-        stats: OosStats | None,
         *,
+        max_length: int,
+        pooling: str,
         batch_size: int = 32,
     ) -> None:
-        self._model = model
-        self._tokenizer = tokenizer
-        self.meta = meta
-        self._stats = stats
-        self._batch_size = batch_size
-        self._entities = EntityExtractor.from_config(meta.entities)
-        self._labels = model_labels(model)
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.pooling = pooling
+        self.batch_size = batch_size
 
     @classmethod
-    def load(cls, directory: str | Path, *, num_threads: int | None = None) -> IntentClassifier:
-        """Load a model directory written by `shopintent train`.
-
-        Args:
-            directory: the artifact directory.
-            num_threads: torch CPU threads (default: `SHOPINTENT_NLU_THREADS` or 1).
+    def load(
+        cls, directory: Path, meta: ArtifactMeta, *, batch_size: int, num_threads: int
+    ) -> TorchEncoder:
+        """Load the transformer weights and tokenizer of an artifact.
 
         Raises:
-            NotAModelError: the directory has no `shopintent.json`.
-            ArtifactError: the artifact is damaged.
+            ArtifactError: they do not load, or their labels differ from `shopintent.json`.
         """
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        meta = ArtifactMeta.load(directory)
-        settings = get_settings()
-        torch.set_num_threads(num_threads or settings.nlu_threads or default_threads())
-        directory = Path(directory)
+        torch.set_num_threads(num_threads)
         verbosity = hf_logging.get_verbosity()
         hf_logging.set_verbosity_error()
         try:
@@ -196,16 +211,89 @@ class IntentClassifier:
                 f"{directory}: the labels in config.json {labels[:5]}... differ from "
                 f"{meta.labels[:5]}... in shopintent.json; retrain with `shopintent train`"
             )
-        stats = None
-        if meta.decision.stats_file:
-            stats_path = directory / meta.decision.stats_file
-            if not stats_path.is_file():
-                raise ArtifactError(
-                    f"{directory}: expected embedding statistics {stats_path.name}, found none; "
-                    "retrain with `shopintent train`"
-                )
-            stats = OosStats.load(stats_path)
-        return cls(model, tokenizer, meta, stats, batch_size=settings.nlu_batch_size)
+        return cls(
+            model,
+            tokenizer,
+            max_length=meta.max_length,
+            pooling=meta.pooling,
+            batch_size=batch_size,
+        )
+
+    def run(self, texts: Sequence[str], *, features: bool, progress: bool = False) -> RawOutputs:
+        """Return logits (and features) of `texts` in their order."""
+        return forward(
+            self.model,
+            self.tokenizer,
+            texts,
+            max_length=self.max_length,
+            batch_size=self.batch_size,
+            features=features,
+            progress=progress,
+            pooling=self.pooling,
+        )
+
+
+class IntentClassifier:
+    """A trained intent classifier with calibrated confidences and OOS rejection.
+
+    >>> clf = IntentClassifier.load("models/default")  # doctest: +SKIP
+    >>> clf.parse("where is my order 4411?")["intent"]["name"]  # doctest: +SKIP
+    'track_order'
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        meta: ArtifactMeta,
+        stats: OosStats | None,
+    ) -> None:
+        self._encoder = encoder
+        self.meta = meta
+        self._stats = stats
+        self._entities = EntityExtractor.from_config(meta.entities)
+        self._labels = list(meta.labels)
+
+    @classmethod
+    def load(
+        cls,
+        directory: str | Path,
+        *,
+        num_threads: int | None = None,
+        backend: str | None = None,
+    ) -> IntentClassifier:
+        """Load a model directory written by `shopintent train`.
+
+        Args:
+            directory: the artifact directory.
+            num_threads: CPU threads for inference (default: `SHOPINTENT_NLU_THREADS` or 1).
+            backend: "auto" (default: `SHOPINTENT_NLU_BACKEND`, else "auto"), "onnx-int8",
+                "onnx" or "torch"; see `nlu.backends`.
+
+        Raises:
+            NotAModelError: the directory has no `shopintent.json`.
+            ArtifactError: the artifact is damaged.
+            BackendError: the backend is unknown or cannot run here.
+        """
+        directory = Path(directory)
+        meta = ArtifactMeta.load(directory)
+        settings = get_settings()
+        threads = num_threads or settings.nlu_threads or default_threads()
+        chosen = resolve_backend(meta, directory, backend or settings.nlu_backend)
+        encoder: Encoder
+        if chosen == "torch":
+            encoder = TorchEncoder.load(
+                directory, meta, batch_size=settings.nlu_batch_size, num_threads=threads
+            )
+        else:
+            encoder = load_onnx_encoder(
+                directory, meta, chosen, batch_size=settings.nlu_batch_size, num_threads=threads
+            )
+        return cls(encoder, meta, load_stats(directory, meta))
+
+    @property
+    def backend(self) -> str:
+        """The inference backend answering: "torch", "onnx" or "onnx-int8"."""
+        return self._encoder.name
 
     @property
     def labels(self) -> list[str]:
@@ -249,15 +337,8 @@ class IntentClassifier:
         """Return the decision rule's raw view of `texts` (used by evaluation)."""
         rule = self.meta.decision
         nonblank = [t if t.strip() else "." for t in texts]
-        outputs = forward(
-            self._model,
-            self._tokenizer,
-            nonblank,
-            max_length=self.meta.max_length,
-            batch_size=self._batch_size,
-            features=rule.oos_method != "softmax",
-            progress=progress,
-            pooling=self.meta.pooling,
+        outputs = self._encoder.run(
+            nonblank, features=rule.oos_method != "softmax", progress=progress
         )
         decisions = decide(outputs, rule, self._stats)
         if rule.oos_label in self._labels:

@@ -116,6 +116,13 @@ class TrainConfig:
     label_column: str | None = field(default=None, metadata={"help": "CSV/JSONL label column"})
     device: str = field(default="auto", metadata={"help": f"one of {', '.join(DEVICES)}"})
     bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)"})
+    onnx: bool = field(
+        default=True,
+        metadata={
+            "help": "also write model.onnx and model.int8.onnx (fast CPU serving), "
+            "checked against PyTorch on the validation part"
+        },
+    )
     num_threads: int | None = field(
         default=None, metadata={"help": "CPU threads for torch (default: all cores, max 8)"}
     )
@@ -241,6 +248,9 @@ class NluSettings(BaseSettings):
     model_dir: str = DEFAULT_MODEL_DIR
     nlu_threads: int | None = None
     nlu_batch_size: int = 32
+    # "auto" (int8 ONNX when the artifact has it and it passed its export check, else
+    # PyTorch), "onnx-int8", "onnx" or "torch": see `nlu.backends`.
+    nlu_backend: str = "auto"
 
 
 @lru_cache(maxsize=1)

@@ -104,6 +104,7 @@ def evaluate(
     text_column: str | None = None,
     label_column: str | None = None,
     plots: bool = True,
+    backend: str | None = None,
 ) -> EvalResult:
     """Evaluate a model on labelled data; optionally write reports and plots.
 
@@ -119,6 +120,7 @@ def evaluate(
         text_column: CSV/JSONL text column.
         label_column: CSV/JSONL label column.
         plots: also render the PNGs (needs matplotlib).
+        backend: inference backend for a model directory (default: as serving picks it).
 
     Returns:
         The summary, the report, the errors and the output directory.
@@ -135,7 +137,7 @@ def evaluate(
     clf = (
         classifier
         if isinstance(classifier, IntentClassifier)
-        else IntentClassifier.load(classifier)
+        else IntentClassifier.load(classifier, backend=backend)
     )
     splits = read_splits(data, text_column=text_column, label_column=label_column)
     part = splits["test"] if splits["test"].examples else splits["train"]

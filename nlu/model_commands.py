@@ -80,6 +80,7 @@ def _register_predict(sub: Any) -> None:
     p.add_argument(
         "--model", type=Path, default=None, help="model directory (default: models/default)"
     )
+    _add_backend_option(p)
     p.set_defaults(func=run_predict)
 
 
@@ -114,7 +115,19 @@ def _register_evaluate(sub: Any) -> None:
     p.add_argument("--text-column", default=None, help="CSV/JSONL text column")
     p.add_argument("--label-column", default=None, help="CSV/JSONL label column")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    _add_backend_option(p)
     p.set_defaults(func=run_evaluate)
+
+
+def _add_backend_option(p: argparse.ArgumentParser) -> None:
+    from nlu.backends import BACKENDS
+
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="inference backend (default: SHOPINTENT_NLU_BACKEND or auto, as serving picks)",
+    )
 
 
 def _model_dir(arg: Path | None) -> Path:
@@ -156,7 +169,7 @@ def run_predict(args: argparse.Namespace) -> int:
     """Handle `shopintent predict`."""
     from nlu.classifier import IntentClassifier
 
-    clf = IntentClassifier.load(_model_dir(args.model))
+    clf = IntentClassifier.load(_model_dir(args.model), backend=args.backend)
     results = clf.parse_batch(args.text)
     payload: Any = results[0] if len(results) == 1 else results
     json.dump(payload, sys.stdout, indent=2, ensure_ascii=False)
@@ -178,6 +191,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         text_column=args.text_column,
         label_column=args.label_column,
         plots=not args.no_plots,
+        backend=args.backend,
     )
     if args.json:
         print(json.dumps(result.summary))

@@ -93,20 +93,31 @@ def check_version_name(version: str) -> str:
 
 
 def smoke_test(folder: Path) -> None:
-    """Load the model in `folder` and parse one message, as serving will.
+    """Load the model in `folder` and parse one message, on every backend it can serve with.
+
+    A server may run any of them (`SHOPINTENT_NLU_BACKEND`), so each one it has here
+    (PyTorch when installed, each ONNX file whose export check passed) must work.
 
     Raises:
         BrokenModelError: Loading or parsing failed (damaged weights, tokenizer, ...).
     """
+    from nlu.artifact import ArtifactMeta
+    from nlu.backends import onnxruntime_available, torch_available, usable_onnx
     from nlu.classifier import IntentClassifier
 
+    backend = "auto"
     try:
-        IntentClassifier.load(folder, num_threads=1).parse(SMOKE_TEXT)
+        meta = ArtifactMeta.load(folder)
+        backends = [*usable_onnx(meta, folder)] if onnxruntime_available() else []
+        if torch_available() or not backends:
+            backends.append("torch")
+        for backend in backends:
+            IntentClassifier.load(folder, num_threads=1, backend=backend).parse(SMOKE_TEXT)
     except Exception as exc:
         raise BrokenModelError(
-            f"expected the model in {folder} to load and parse {SMOKE_TEXT!r}, but it failed "
-            f"({type(exc).__name__}: {exc}); the serving model was left as it was. Retrain "
-            "it (`shopintent retrain`) or register an intact copy."
+            f"expected the model in {folder} to load and parse {SMOKE_TEXT!r} (backend "
+            f"{backend}), but it failed ({type(exc).__name__}: {exc}); the serving model was "
+            "left as it was. Retrain it (`shopintent retrain`) or register an intact copy."
         ) from exc
 
 

@@ -63,6 +63,27 @@ def _register_models(sub: Any) -> None:
     _add_registry_option(promote)
     promote.set_defaults(func=run_promote)
 
+    export = commands.add_parser(
+        "export",
+        help="write model.onnx and model.int8.onnx into a model folder (older artifacts)",
+        description=(
+            "Export a trained model to ONNX and int8 ONNX for fast CPU serving, check both "
+            "against PyTorch on the validation part of its training data, and record the "
+            "files and the check in its shopintent.json. Training does this already."
+        ),
+    )
+    export.add_argument(
+        "--model", type=Path, required=True, help="model folder written by `shopintent train`"
+    )
+    export.add_argument(
+        "--data",
+        nargs="+",
+        default=None,
+        metavar="PATH",
+        help="training data to carve the check messages from (default: what the model names)",
+    )
+    export.set_defaults(func=run_export)
+
     rollback = commands.add_parser("rollback", help="serve the previously promoted version again")
     _add_registry_option(rollback)
     rollback.set_defaults(func=run_rollback)
@@ -358,4 +379,19 @@ def run_import(args: argparse.Namespace) -> int:
         )
     for warning in result.warnings:
         print(f"  {warning}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Handle `shopintent models export`."""
+    from nlu.export import export_artifact
+
+    info = export_artifact(args.model, args.data)
+    for backend, check in info["checks"].items():
+        verdict = "passed" if check["passed"] else "FAILED: `auto` serves PyTorch"
+        print(
+            f"{args.model / info['files'][backend]}: {check['agreement']:.1%} same intent as "
+            f"PyTorch on {check['n']} messages, top confidence within "
+            f"{check['max_confidence_diff']:.3f} ({verdict})"
+        )
     return 0

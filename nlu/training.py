@@ -9,6 +9,7 @@ carved (stratified, seeded) from the training data, never on a test set.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import random
@@ -38,11 +39,14 @@ from nlu.classifier import forward
 from nlu.config import TrainConfig
 from nlu.entities import build_entity_config
 from nlu.errors import NluError, TrainDataError
+from nlu.export import check_messages
 
 __all__ = ["TrainDataError", "load_data", "prepare_data", "train"]
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer
+
+logger = logging.getLogger(__name__)
 
 
 class BaseModelError(NluError):
@@ -518,11 +522,15 @@ def save_artifact(
     train_seconds: float,
     train_steps: int | None = None,
     refit: bool = False,
+    check_texts: list[str] | None = None,
 ) -> Path:
-    """Write the model, tokenizer, statistics and `shopintent.json` to `output_dir`.
+    """Write the model, tokenizer, statistics, ONNX exports and `shopintent.json`.
 
     The directory is written next to the target and renamed into place, so a
-    crash never leaves a half-written model where a server would load it.
+    crash never leaves a half-written model where a server would load it. With
+    `config.onnx`, `model.onnx` and `model.int8.onnx` are exported and checked against
+    PyTorch on `check_texts`; an export that fails is logged and the artifact serves
+    with PyTorch.
     """
     output_dir = Path(output_dir)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -546,6 +554,8 @@ def save_artifact(
             train_steps=train_steps,
             refit=refit,
         )
+        if config.onnx:
+            meta.onnx = export_to(staging, model, tokenizer, meta, check_texts or [])
         meta.save(staging)
         if output_dir.exists():
             shutil.rmtree(output_dir)
@@ -554,6 +564,32 @@ def save_artifact(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return output_dir
+
+
+def export_to(
+    directory: Path,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    meta: ArtifactMeta,
+    check_texts: list[str],
+) -> dict[str, Any] | None:
+    """Export ONNX and int8 ONNX into `directory`; None (logged) when the export fails."""
+    from nlu.export import ExportError, export_onnx
+
+    print("exporting ONNX and int8 ONNX, checking them against PyTorch ...", flush=True)
+    try:
+        info = export_onnx(directory, model, tokenizer, meta, check_texts)
+    except ExportError as exc:
+        logger.warning("%s; the model will serve with PyTorch", exc)
+        return None
+    for backend, check in info["checks"].items():
+        verdict = "passed" if check["passed"] else "FAILED (auto serves PyTorch)"
+        print(
+            f"  {backend}: {check['agreement']:.1%} same intent on {check['n']} messages, "
+            f"confidence within {check['max_confidence_diff']:.3f}: {verdict}",
+            flush=True,
+        )
+    return info
 
 
 def set_seed_everywhere(seed: int) -> None:
@@ -631,6 +667,7 @@ def train(config: TrainConfig, data: TrainingData | None = None) -> Path:
         elapsed,
         train_steps=trainer.state.max_steps,
         refit=refit,
+        check_texts=check_messages(data.validation.texts, data.train.texts, seed=config.seed),
     )
 
 

@@ -37,6 +37,8 @@ _ARTIFACT_CODE = (
     "classifier.py",
     "entities.py",
     "config.py",
+    "export.py",
+    "backends.py",
 )
 
 TINY_INTENTS: dict[str, list[str]] = {

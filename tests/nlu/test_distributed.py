@@ -47,6 +47,7 @@ TRAIN_ARGS = (
     "--num-threads",
     "1",
     "--refit",
+    "--no-onnx",  # the export is tested in test_backends.py
 )
 
 
