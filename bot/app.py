@@ -32,7 +32,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot import events as _events  # noqa: F401  (registers bot_events for create_tables)
 from bot import handoff, review
 from bot.action_client import ActionClient
-from bot.classifier import BatchingClassifier, Classifier
 from bot.domain import load_domain
 from bot.errors import (
     BotError,
@@ -52,6 +51,7 @@ from bot.identity import (
     issue_customer_token,
     verify_customer_token,
 )
+from bot.model import Classifier, ModelProvider
 from bot.policy import DialoguePolicy
 from bot.ratelimit import RateLimiter, Rule, parse_limit
 from bot.review.settings import get_review_settings
@@ -209,7 +209,7 @@ def _wire(message: BotMessage) -> dict[str, Any]:
 def create_app(
     settings: BotSettings,
     *,
-    classifier: Classifier | None = None,
+    classifier: Classifier | ModelProvider | None = None,
     action_client: ActionClient | None = None,
     store: TranscriptStore | None = None,
 ) -> FastAPI:
@@ -221,7 +221,8 @@ def create_app(
 
     Args:
         settings: The bot's settings (`bot.settings.get_settings()` in production).
-        classifier: A loaded NLU model, instead of loading `settings.model_dir`.
+        classifier: A loaded NLU model (or a provider), instead of loading
+            `settings.model_dir` and following the registry.
         action_client: An action server client, instead of one for `settings.action_endpoint`.
         store: A transcript store, instead of one for `settings.database_url`.
 
@@ -257,17 +258,20 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         review.check_configuration(app, settings)
         domain = load_domain(settings.domain_path, settings.policy_path)
-        model = (
-            classifier
-            if classifier is not None
-            else await asyncio.to_thread(review.load_model, app, settings.model_dir)
-        )
+        if isinstance(classifier, ModelProvider):
+            model = classifier
+        elif classifier is not None:
+            model = ModelProvider.fixed(classifier)
+        else:
+            model = await asyncio.to_thread(
+                ModelProvider.load, settings.model_dir, review.review_settings(app)
+            )
+        app.state.model = model
         db = store or TranscriptStore(settings.database_url, settings.lock_timeout_s)
         await asyncio.to_thread(db.create_tables)
         client = action_client or ActionClient(
             settings.action_endpoint, settings.action_timeout_s, settings.actions_secret
         )
-        batching = BatchingClassifier(model)
         policy = DialoguePolicy(
             domain,
             client,
@@ -276,7 +280,7 @@ def create_app(
         )
         handoffs = await handoff.start(settings, domain, db) if settings.handoff_live else None
         app.state.handoffs = handoffs
-        app.state.chat = ChatService(domain, policy, batching, db, handoffs)
+        app.state.chat = ChatService(domain, policy, model, db, handoffs)
         app.state.action_client = client
         # Made here, inside the event loop its locks and Redis connections belong to.
         app.state.limiter = RateLimiter(rate_rules, settings.redis_url)
@@ -288,7 +292,7 @@ def create_app(
             if handoffs is not None:
                 await handoffs.aclose()
             await app.state.limiter.aclose()
-            await batching.aclose()
+            await model.aclose()
             if action_client is None:
                 await client.aclose()
             if store is None:
@@ -518,9 +522,10 @@ def create_app(
         ok = all(checks.values())
         body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
         if service is not None:
-            body["model_version"] = service.classifier.version
+            body["model_version"] = service.model.version
+            body["nlu_backend"] = service.model.backend
             # Serving a good older model after a broken promotion: up, but say why.
-            degraded = service.classifier.degraded_reason
+            degraded = service.model.degraded_reason
             if degraded is not None:
                 body["degraded_reason"] = degraded
                 if ok:

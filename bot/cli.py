@@ -75,8 +75,8 @@ def run_serve(args: argparse.Namespace) -> int:
     """Run the bot's web server until interrupted."""
     import uvicorn
 
-    from bot.classifier import require_model
     from bot.domain import load_domain
+    from bot.model import require_model
     from bot.settings import get_settings
 
     apply_overrides(args)

@@ -9,8 +9,8 @@ import weakref
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.classifier import BatchingClassifier
 from bot.domain import FALLBACK_INTENT, Domain
+from bot.model import ModelProvider
 from bot.policy import RESTART_COMMAND, DialoguePolicy, TurnOutcome, parse_direct_intent
 from bot.store import Held, TranscriptStore, TurnRecord
 from bot.tracker import Tracker
@@ -48,7 +48,7 @@ class ChatService:
     Args:
         domain: The loaded domain and policy.
         policy: The dialogue policy (holds the action client).
-        classifier: The batching wrapper around the NLU model.
+        model: The NLU model provider (batches, follows the registry).
         store: The tracker and transcript store.
         handoffs: The live handoff (None: a handoff only opens a ticket). While a
             conversation is with the team, its messages go there instead of the policy.
@@ -58,13 +58,13 @@ class ChatService:
         self,
         domain: Domain,
         policy: DialoguePolicy,
-        classifier: BatchingClassifier,
+        model: ModelProvider,
         store: TranscriptStore,
         handoffs: HandoffService | None = None,
     ) -> None:
         self.domain = domain
         self.policy = policy
-        self.classifier = classifier
+        self.model = model
         self.store = store
         self.handoffs = handoffs
         protected = domain.protected
@@ -84,7 +84,7 @@ class ChatService:
 
     async def _classify(self, text: str) -> tuple[ParseResult, str | None]:
         try:
-            return await self.classifier.parse(text), None
+            return await self.model.parse(text), None
         except Exception as exc:
             logger.exception("classifying a message failed")
             fallback = ParseResult(
@@ -191,7 +191,7 @@ class ChatService:
                 record = TurnRecord(
                     text=text,
                     parse_data=dict(parse),
-                    model_version=None if direct else self.classifier.version,
+                    model_version=None if direct else self.model.version,
                     actions=outcome.actions,
                     replies=list(outcome.replies),
                     error=error or outcome.error,
@@ -237,7 +237,7 @@ class ChatService:
         record = TurnRecord(
             text=parse["text"],
             parse_data=dict(parse),
-            model_version=None if direct else self.classifier.version,
+            model_version=None if direct else self.model.version,
             actions=[],
             replies=list(replies),
             error=error,

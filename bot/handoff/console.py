@@ -40,7 +40,7 @@ def console(request: Request, review: ReviewConfig, access: MaybeAccess) -> Resp
     html = _env.get_template("agent.html").render(
         csrf=access.csrf,
         active="agent",
-        model_version=str(chat.classifier.version) if chat is not None else None,
+        model_version=str(chat.model.version) if chat is not None else None,
     )
     return HTMLResponse(html, headers=_NO_STORE)
 

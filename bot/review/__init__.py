@@ -1,14 +1,12 @@
-"""Transcript review: the inbox pages and JSON API, and model hot-reload from the registry.
+"""Transcript review: the inbox pages and JSON API.
 
 `install(app, settings)` adds the `/review` pages and the `/api/review` routes to the
-bot's app; `load_model(app, model_dir)` is what the app's lifespan calls to load the
-model that follows the registry's `current` pointer.
+bot's app. The model that follows the registry's `current` pointer is `bot.model`.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.review.settings import ReviewSettings, get_review_settings
@@ -16,7 +14,6 @@ from bot.review.settings import ReviewSettings, get_review_settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from bot.review.reload import LiveClassifier
     from bot.settings import BotSettings
 
 logger = logging.getLogger(__name__)
@@ -27,18 +24,6 @@ def review_settings(app: FastAPI) -> ReviewSettings:
     getter = app.dependency_overrides.get(get_review_settings, get_review_settings)
     settings: ReviewSettings = getter()
     return settings
-
-
-def load_model(app: FastAPI, model_dir: Path) -> LiveClassifier:
-    """Load the registry's current model (or `model_dir`) and keep following the registry.
-
-    Blocking: call it from a worker thread.
-    """
-    from bot.review.reload import load_live_classifier
-
-    live = load_live_classifier(model_dir, review_settings(app))
-    app.state.live_model = live
-    return live
 
 
 def check_configuration(app: FastAPI, settings: BotSettings) -> None:

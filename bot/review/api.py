@@ -231,11 +231,10 @@ def analytics(engine: DB, handoff: Handoff, days: Annotated[int, Query(ge=1, le=
 @router.get("/model", summary="The model version answering now")
 def model(request: Request) -> dict[str, Any]:
     """The serving model's version, and the registry's pointer when hot-reload is on."""
-    chat = getattr(request.app.state, "chat", None)
-    version = chat.classifier.version if chat is not None else None
-    live = getattr(request.app.state, "live_model", None)
+    model = getattr(request.app.state, "model", None)
     return {
-        "model_version": version,
-        "registry_current": getattr(live, "registry_current", lambda: None)(),
-        "last_reload_error": getattr(live, "last_error", None),
+        "model_version": model.version if model is not None else None,
+        "nlu_backend": model.backend if model is not None else None,
+        "registry_current": model.registry_current() if model is not None else None,
+        "last_reload_error": model.last_error if model is not None else None,
     }

@@ -305,7 +305,7 @@ def inbox(
 
 def _serving_version(request: Request) -> str | None:
     chat = getattr(request.app.state, "chat", None)
-    return str(chat.classifier.version) if chat is not None else None
+    return str(chat.model.version) if chat is not None else None
 
 
 @router.get("/turns/{turn_id}", response_class=HTMLResponse)

@@ -26,8 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.classifier import BatchingClassifier
-from bot.review.reload import LiveClassifier, load_live_classifier
+from bot.model import ModelProvider
 from bot.review.settings import ReviewSettings, get_review_settings
 from bot.service import ChatService
 from bot.store import Turn
@@ -268,7 +267,7 @@ def test_the_review_api_never_answers_5xx(fuzz_client: TestClient) -> None:
 # -- model serving that fails safe ---------------------------------------------------
 
 
-def _fake_live(registry: Registry, tmp_path: Path) -> LiveClassifier:
+def _fake_live(registry: Registry, tmp_path: Path) -> ModelProvider:
     class Named:
         def __init__(self, version: str) -> None:
             self.version = version
@@ -278,7 +277,8 @@ def _fake_live(registry: Registry, tmp_path: Path) -> LiveClassifier:
 
     fallback = tmp_path / "default"
     fallback.mkdir()
-    return LiveClassifier(LiveModel(registry, lambda p: Named(p.name), fallback=fallback))
+    live = LiveModel(registry, lambda p: Named(p.name), fallback=fallback)
+    return ModelProvider(live.get, live)
 
 
 def test_the_review_model_route_answers_503_when_registry_json_is_truncated(
@@ -288,8 +288,9 @@ def test_the_review_model_route_answers_503_when_registry_json_is_truncated(
     registry.root.mkdir()
     registry.file.write_text('{"current": "v1", "history": ["v', encoding="utf-8")
     live = _fake_live(registry, tmp_path)
+    assert live.live is not None
     live.live.load_now()
-    _app(fuzz_client).state.live_model = live
+    _app(fuzz_client).state.model = live
 
     response = fuzz_client.get(
         "/api/review/model", headers={"Authorization": f"Bearer {REVIEW_TOKEN}"}
@@ -308,8 +309,9 @@ def _stage(registry: Registry, model: Path, created: str, *, damage: bool = Fals
     meta["created"] = created
     (staging / "shopintent.json").write_text(json.dumps(meta), encoding="utf-8")
     if damage:
-        weights = staging / "model.safetensors"
-        weights.write_bytes(weights.read_bytes()[:4096])
+        for name in ("model.safetensors", "model.onnx", "model.int8.onnx"):
+            weights = staging / name
+            weights.write_bytes(weights.read_bytes()[:4096])
     return registry.register(staging, source="register").version
 
 
@@ -323,14 +325,12 @@ def test_a_bot_whose_promoted_model_is_broken_starts_on_the_last_good_one_and_sa
     # Promoted by hand around the smoke test, as a copy damaged after promotion would be.
     Registry(registry.root, check=lambda _folder: None).promote(broken)
 
-    live = load_live_classifier(
-        registry.root / "default", ReviewSettings(registry_dir=registry.root)
-    )
+    live = ModelProvider.load(registry.root / "default", ReviewSettings(registry_dir=registry.root))
 
+    assert live.live is not None
     assert live.live.version == good
     assert live.registry_current() == broken
     assert live.degraded_reason is not None
     assert f"{broken} failed to load" in live.degraded_reason
     assert f"serving {good} instead" in live.degraded_reason
-    assert live.parse("where is my order?")["intent"]["name"]
-    assert BatchingClassifier(live).degraded_reason == live.degraded_reason  # what /ready reads
+    assert live.parse_batch(["where is my order?"])[0]["intent"]["name"]

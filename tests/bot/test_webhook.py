@@ -66,7 +66,7 @@ def test_order_id_given_with_the_question_skips_its_question(client: TestClient)
 
 
 def test_direct_intent_with_entities_skips_the_classifier(client: TestClient) -> None:
-    classifier = client.app.state.chat.classifier.classifier  # type: ignore[attr-defined]
+    classifier = client.app.state.chat.model.model  # type: ignore[attr-defined]
     say(client, '/track_order{"order_id": "1042"}')
     assert classifier.seen == []
     assert "Order 1042 is shipped." in texts(say(client, GUEST_EMAIL))
