@@ -59,7 +59,17 @@ def recommender(model_dir: Path | None = None) -> Any | None:
             return cached[1]
         try:
             from recs import Recommender
-
+        except ImportError as exc:
+            # The serving install has no torch: today's recommendations answer instead.
+            if folder not in _loaded:
+                logger.warning(
+                    "personal recommendations need the training install (%s); "
+                    "using today's recommendations",
+                    exc,
+                )
+            _loaded[folder] = (stamp, None)
+            return None
+        try:
             model = Recommender.load(folder)
         except Exception:
             logger.exception(
