@@ -392,6 +392,7 @@ def run_export(args: argparse.Namespace) -> int:
         print(
             f"{args.model / info['files'][backend]}: {check['agreement']:.1%} same intent as "
             f"PyTorch on {check['n']} messages, top confidence within "
-            f"{check['max_confidence_diff']:.3f} ({verdict})"
+            f"{check['p99_confidence_diff']:.3f} for 99 % (at most "
+            f"{check['max_confidence_diff']:.3f}) ({verdict})"
         )
     return 0

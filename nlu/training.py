@@ -586,7 +586,8 @@ def export_to(
         verdict = "passed" if check["passed"] else "FAILED (auto serves PyTorch)"
         print(
             f"  {backend}: {check['agreement']:.1%} same intent on {check['n']} messages, "
-            f"confidence within {check['max_confidence_diff']:.3f}: {verdict}",
+            f"top confidence within {check['p99_confidence_diff']:.3f} for 99 % "
+            f"(at most {check['max_confidence_diff']:.3f}): {verdict}",
             flush=True,
         )
     return info
