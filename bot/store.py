@@ -7,15 +7,19 @@ server's tables or migrations in a shared database:
 - `bot_turns`: one row per message: redacted text, parse result, model version,
   actions, replies, latency. Review pages and retraining read this table.
 - `bot_locks`: lease rows that keep one conversation's messages in order across
-  worker processes on SQLite (PostgreSQL uses `SELECT ... FOR UPDATE` instead).
+  worker processes, on SQLite and PostgreSQL alike.
+
+A lease is a row, not a held connection: a turn uses a pooled connection only for the
+statements that take, renew and give back its lease, so the number of turns in flight
+is not bounded by the connection pool (a turn holding a connection for its whole run,
+action call included, while its own steps need a second one, stalls the worker once
+the pool is taken). On PostgreSQL the lease clock is the server's, shared by every host.
 
 Locks fail safe: a lease lasts `LEASE_S` and a background thread renews it while the
 turn runs, so a crashed worker's conversation is free again within seconds (a waiting
-message gets in instead of timing out). On PostgreSQL the renewal is a statement on the
-locking transaction, which `idle_in_transaction_session_timeout` ends once the worker is
-gone. A turn still running after `max_hold_s` is taken as wedged and no longer renewed;
-if another worker then takes the conversation, the late turn's `save` fails instead of
-overwriting the newer state.
+message gets in instead of timing out). A turn still running after `max_hold_s` is
+taken as wedged and no longer renewed; if another worker then takes the conversation,
+the late turn's `save` fails instead of overwriting the newer state.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     select,
     text,
@@ -49,7 +54,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -62,10 +67,23 @@ JsonType = JSON().with_variant(JSONB(), "postgresql")
 LEASE_S = 10.0
 # The longest a turn may hold its conversation before it counts as wedged.
 MAX_HOLD_S = 60.0
+# `pg_advisory_xact_lock` key under which one starting worker creates the bot's tables.
+_CREATE_TABLES_LOCK = 715518
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Spell a plain `postgresql://` URL with psycopg 3, the driver the project installs.
+
+    SQLAlchemy 2.0 reads `postgresql://` as psycopg2, which is not installed (2.1 picks
+    psycopg); every other URL is returned as it is.
+    """
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
 
 
 def rowcount(result: object) -> int:
@@ -144,10 +162,7 @@ class Held:
     conversation_id: int
     state: dict[str, Any] | None
     seq: int
-    connection: Connection | None = None  # PostgreSQL: the transaction holding FOR UPDATE
     acquired_at: float = field(default_factory=time.monotonic)
-    # Serialises the renewal thread's use of `connection` with the worker's.
-    guard: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 class _LeaseKeeper:
@@ -230,8 +245,7 @@ class TranscriptStore:
         lease_s: float = LEASE_S,
         max_hold_s: float = MAX_HOLD_S,
     ) -> None:
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        url = sqlalchemy_url(url)
         try:
             self.engine: Engine = create_engine(url, pool_pre_ping=True, **_engine_options(url))
         except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -255,7 +269,13 @@ class TranscriptStore:
         import bot.review.store  # noqa: F401
 
         try:
-            Base.metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                if self.is_postgres:
+                    # Workers starting together: one creates the tables, the others wait here.
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CREATE_TABLES_LOCK}
+                    )
+                Base.metadata.create_all(conn)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not create the bot's tables: {exc}") from exc
 
@@ -288,10 +308,7 @@ class TranscriptStore:
             StoreError: The lock was not free within `lock_timeout_s`, or the database failed.
         """
         try:
-            if self.is_postgres:
-                held = self._acquire_postgres(sender_id)
-            else:
-                held = self._acquire_lease(sender_id)
+            held = self._acquire_lease(sender_id)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not lock conversation {sender_id!r}: {exc}") from exc
         self._keeper.add(held)
@@ -308,49 +325,29 @@ class TranscriptStore:
             StoreError: The database failed.
         """
         try:
-            with held.guard:
-                if held.connection is not None:
-                    # Any statement restarts PostgreSQL's idle-in-transaction clock.
-                    held.connection.execute(text("SELECT 1"))
-                    return True
-                if not held.owner:
-                    return False
-                with self.engine.begin() as conn:
-                    kept = conn.execute(
-                        update(Lock)
-                        .where(Lock.sender_id == held.sender_id, Lock.owner == held.owner)
-                        .values(expires_at=time.time() + self.lease_s)
-                    ).rowcount
-                return bool(kept)
+            with self.engine.begin() as conn:
+                kept = conn.execute(
+                    update(Lock)
+                    .where(Lock.sender_id == held.sender_id, Lock.owner == held.owner)
+                    .values(expires_at=self._clock() + self.lease_s)
+                ).rowcount
+            return bool(kept)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not renew the lock of {held.sender_id!r}: {exc}") from exc
 
-    def _acquire_postgres(self, sender_id: str) -> Held:
-        conn = self.engine.connect()
-        try:
-            conn.execute(
-                pg_insert(Conversation)
-                .values(sender_id=sender_id, state={}, turn_count=0)
-                .on_conflict_do_nothing(index_elements=["sender_id"])
-            )
-            conn.commit()
-            conn.execute(text(f"SET LOCAL lock_timeout = '{int(self.lock_timeout_s * 1000)}ms'"))
-            # The server ends the transaction (and frees the row) when the renewals stop.
-            conn.execute(
-                text(
-                    f"SET LOCAL idle_in_transaction_session_timeout = '{int(self.lease_s * 1000)}ms'"
-                )
-            )
-            row = conn.execute(
-                select(Conversation.id, Conversation.state, Conversation.turn_count)
-                .where(Conversation.sender_id == sender_id)
-                .with_for_update()
-            ).one()
-        except BaseException:
-            conn.rollback()
-            conn.close()
-            raise
-        return Held(sender_id, "", row.id, row.state or None, row.turn_count + 1, conn)
+    def _clock(self) -> Any:
+        """Now, in seconds since the epoch, as the leases count it.
+
+        On PostgreSQL the server's clock (an SQL expression), so workers on several hosts
+        agree on when a lease ran out; on SQLite, one machine's.
+        """
+        if self.is_postgres:
+            return func.extract("epoch", func.clock_timestamp())
+        return time.time()
+
+    def _insert(self, table: type[Base]) -> Any:
+        """An INSERT that can skip rows already there (`on_conflict_do_nothing`)."""
+        return (pg_insert if self.is_postgres else sqlite_insert)(table)
 
     def _acquire_lease(self, sender_id: str) -> Held:
         owner = uuid.uuid4().hex
@@ -358,14 +355,16 @@ class TranscriptStore:
         pause = 0.005
         while True:
             with self.engine.begin() as conn:
-                now = time.time()
+                now = self._clock()
                 conn.execute(delete(Lock).where(Lock.sender_id == sender_id, Lock.expires_at < now))
+                # RETURNING, not rowcount: psycopg reports no count for an INSERT here.
                 took = conn.execute(
-                    sqlite_insert(Lock)
+                    self._insert(Lock)
                     .values(sender_id=sender_id, owner=owner, expires_at=now + self.lease_s)
                     .on_conflict_do_nothing(index_elements=["sender_id"])
-                ).rowcount
-                if took == 1:
+                    .returning(Lock.sender_id)
+                ).first()
+                if took is not None:
                     row = conn.execute(
                         select(Conversation.id, Conversation.state, Conversation.turn_count).where(
                             Conversation.sender_id == sender_id
@@ -430,35 +429,22 @@ class TranscriptStore:
             .values(state=state, turn_count=held.seq, updated_at=_now())
         )
         try:
-            with held.guard:
-                if held.connection is not None:
-                    conn = held.connection
-                    turn_id = conn.execute(
-                        insert(Turn).values(**row).returning(Turn.id)
-                    ).scalar_one()
-                    conn.execute(conv)
-                    conn.commit()
-                    conn.close()
-                    held.connection = None
-                    return int(turn_id)
-                with self.engine.begin() as conn:
-                    mine = conn.execute(
-                        delete(Lock).where(
-                            Lock.sender_id == held.sender_id, Lock.owner == held.owner
-                        )
-                    ).rowcount
-                    if not mine:
-                        raise StoreError(
-                            f"the lock of conversation {held.sender_id!r} ran out while this "
-                            f"turn ran (longer than {self._keeper.max_hold_s:.0f}s, or the "
-                            "renewals failed) and another worker took it; the turn was not "
-                            "stored"
-                        )
-                    turn_id = conn.execute(
-                        insert(Turn).values(**row).returning(Turn.id)
-                    ).scalar_one()
-                    conn.execute(conv)
-                return int(turn_id)
+            with self.engine.begin() as conn:
+                # Giving the lease back in the transaction that stores the turn fences a
+                # late turn out: once another worker took the lease, nothing is stored.
+                mine = conn.execute(
+                    delete(Lock).where(Lock.sender_id == held.sender_id, Lock.owner == held.owner)
+                ).rowcount
+                if not mine:
+                    raise StoreError(
+                        f"the lock of conversation {held.sender_id!r} ran out while this "
+                        f"turn ran (longer than {self._keeper.max_hold_s:.0f}s, or the "
+                        "renewals failed) and another worker took it; the turn was not "
+                        "stored"
+                    )
+                turn_id = conn.execute(insert(Turn).values(**row).returning(Turn.id)).scalar_one()
+                conn.execute(conv)
+            return int(turn_id)
         except SQLAlchemyError as exc:
             raise StoreError(f"could not store the turn of {held.sender_id!r}: {exc}") from exc
 
@@ -466,18 +452,10 @@ class TranscriptStore:
         """Give the lock back without storing anything (after a failure). Safe to repeat."""
         self._keeper.discard(held)
         try:
-            with held.guard:
-                if held.connection is not None:
-                    held.connection.rollback()
-                    held.connection.close()
-                    held.connection = None
-                elif held.owner:
-                    with self.engine.begin() as conn:
-                        conn.execute(
-                            delete(Lock).where(
-                                Lock.sender_id == held.sender_id, Lock.owner == held.owner
-                            )
-                        )
+            with self.engine.begin() as conn:
+                conn.execute(
+                    delete(Lock).where(Lock.sender_id == held.sender_id, Lock.owner == held.owner)
+                )
         except SQLAlchemyError:
             pass  # the lease expires on its own
 

@@ -174,7 +174,7 @@ def _forget(url: str, sender: str) -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_frees_a_crashed_workers_row_lock_at_once(
+def test_postgres_frees_a_crashed_workers_lease_within_15_seconds(
     pg_url: str, crashed_worker: Hold
 ) -> None:
     sender = f"pg-crash-{uuid.uuid4().hex[:8]}"
@@ -197,10 +197,10 @@ def test_postgres_keeps_a_long_turns_lock_and_ends_a_wedged_one(pg_url: str) -> 
     other = TranscriptStore(pg_url, lock_timeout_s=1.0)
     try:
         held = worker.acquire(sender)
-        # Renewed past its idle-in-transaction timeout: still held.
+        # Renewed past its lease: still held.
         with pytest.raises(StoreError):
             other.acquire(sender)
-        # Past max_hold_s the renewals stop and the server ends the transaction.
+        # Past max_hold_s the renewals stop and the lease runs out.
         time.sleep(2.5)
         fresh = other.acquire(sender)
         other.save(fresh, {}, _record("newer"))
@@ -211,3 +211,22 @@ def test_postgres_keeps_a_long_turns_lock_and_ends_a_wedged_one(pg_url: str) -> 
         worker.dispose()
         other.dispose()
         _forget(pg_url, sender)
+
+
+@pytest.mark.postgres
+def test_postgres_holds_more_conversations_than_the_pool_has_connections(pg_url: str) -> None:
+    # A turn holds a lease row, not a pooled connection: 40 turns in flight in one
+    # worker (pool: 10 + 20 overflow) leave the pool free for their own statements.
+    senders = [f"pg-many-{uuid.uuid4().hex[:8]}" for _ in range(40)]
+    store = TranscriptStore(pg_url, lock_timeout_s=2.0)
+    try:
+        held = [store.acquire(sender) for sender in senders]
+        assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert store.ping()
+        for one in held:
+            store.save(one, {}, _record(one.sender_id))
+        assert [t["text"] for t in store.turns(senders[-1])] == [senders[-1]]
+    finally:
+        store.dispose()
+        for sender in senders:
+            _forget(pg_url, sender)
