@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,17 @@ def run_serve(args: argparse.Namespace) -> int:
 
     apply_overrides(args)
     settings = get_settings()
-    from bot.app import check_production
+    from bot.app import _conversation_secret, check_production
 
     check_production(settings)
+    if args.workers > 1 and _conversation_secret(settings) is None:
+        # Each worker would draw a key of its own and refuse the ids the others issued.
+        os.environ["SHOPINTENT_CONVERSATION_SECRET"] = secrets.token_hex(32)
+        print(
+            f"bot: no secret is set; the {args.workers} workers share a conversation-id key made "
+            "for this run (set SHOPINTENT_CONVERSATION_SECRET to keep ids valid across restarts)",
+            flush=True,
+        )
     # Fail here with a clean message rather than inside uvicorn's lifespan.
     load_domain(settings.domain_path, settings.policy_path)
     require_model(settings.model_dir)
