@@ -9,9 +9,12 @@ was lost or reordered. It rewrites the `webhook` section of docs/benchmarks.md.
 
 By default it starts its own stack (`shopintent actions` on a seeded SQLite copy and
 `shopintent serve`, sharing a generated SHOPINTENT_ACTIONS_SECRET), so nothing else
-needs to run:
+needs to run. With `--database-url` of a PostgreSQL database both servers share a fresh
+schema in it (seeded, dropped afterwards), `--workers` starts that many bot processes,
+and `--redis-url` makes them share the rate limit counters:
 
     .venv/bin/python benchmarks/webhook.py --model models/default
+    .venv/bin/python benchmarks/webhook.py --workers 2 --database-url postgresql://127.0.0.1:5432/test
     .venv/bin/python benchmarks/webhook.py --url http://127.0.0.1:5005 --database-url sqlite:///shopintent.db
 """
 
@@ -90,27 +93,127 @@ def wait_ok(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 180) -> 
     raise SystemExit(f"error: {url} did not become ready in {timeout_s:.0f}s")
 
 
-@contextmanager
-def own_stack(model: Path, workers: int) -> Iterator[tuple[str, str]]:
-    """Start the action server and the bot on a fresh seeded SQLite file.
+@dataclass(frozen=True)
+class Stack:
+    """What the benchmark ran against, for the report."""
 
-    The pair shares a generated SHOPINTENT_ACTIONS_SECRET (signed action calls) and has
-    no webhook token: shoppers use conversation ids the bot issues, as browsers do.
+    url: str  # the bot's base URL
+    database_url: str  # the database holding the transcript (and the shop, for our own stack)
+    database: str  # e.g. "PostgreSQL 16.4 (schema shopintent_bench_1a2b3c4d5e)"
+    workers: int | None  # bot worker processes (None: a running bot, not known)
+    rate_limits: str  # where the per-conversation counters live
+
+
+def describe_database(database_url: str) -> str:
+    """Name the database kind and, for PostgreSQL, the server's version."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if make_url(database_url).get_backend_name() != "postgresql":
+        return "SQLite (WAL)"
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            version = str(conn.execute(text("SHOW server_version")).scalar_one()).split()[0]
+    finally:
+        engine.dispose()
+    return f"PostgreSQL {version}"
+
+
+@contextmanager
+def fresh_schema(database_url: str) -> Iterator[str]:
+    """Create a schema of its own in a PostgreSQL database; drop it (and its rows) after.
+
+    Several runs (or other users) can share the database: the benchmark's tables, shop
+    and transcript live in the new schema only, so the transcript check stays exact.
+
+    Yields:
+        The URL with `search_path` set to the new schema.
     """
-    from actions.store import ensure_seeded
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = make_url(database_url)
+    schema = f"shopintent_bench_{secrets.token_hex(5)}"
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise SystemExit(
+            f"error: could not create a schema in {url.render_as_string()} "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0]}); expected a running "
+            "PostgreSQL whose user may CREATE SCHEMA in that database"
+        ) from exc
+    given = url.query.get("options")
+    options = " ".join(
+        o for o in (given if isinstance(given, str) else "", f"-csearch_path={schema}") if o
+    )
+    print(f"schema {schema} in {url.render_as_string()}", file=sys.stderr, flush=True)
+    try:
+        yield url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@contextmanager
+def own_stack(
+    model: Path, workers: int, database_url: str | None = None, redis_url: str | None = None
+) -> Iterator[Stack]:
+    """Start the action server and the bot on a fresh seeded store.
+
+    The store is a new SQLite file, or a new schema of the PostgreSQL database at
+    `database_url` (any other URL is used as it is); both servers use it through
+    SHOPINTENT_DATABASE_URL. The pair shares a generated SHOPINTENT_ACTIONS_SECRET
+    (signed action calls) and has no webhook token: shoppers use conversation ids the
+    bot issues, as browsers do.
+    """
+    from sqlalchemy.engine import make_url
 
     if not (model / "shopintent.json").is_file():
         raise SystemExit(
             f"error: no trained model in {model}; run `shopintent train --output {model}` "
             "or pass --model / --url"
         )
-    tmp = tempfile.mkdtemp(prefix="shopintent-bench-")
-    db_url = f"sqlite:///{tmp}/bench.db"
+    if database_url is None:
+        tmp = tempfile.mkdtemp(prefix="shopintent-bench-")
+        with _stack(model, workers, f"sqlite:///{tmp}/bench.db", "a new file", redis_url) as stack:
+            yield stack
+    elif make_url(database_url).get_backend_name() == "postgresql":
+        with (
+            fresh_schema(database_url) as db_url,
+            _stack(model, workers, db_url, "a fresh schema, dropped after", redis_url) as stack,
+        ):
+            yield stack
+    else:
+        with _stack(model, workers, database_url, "as given", redis_url) as stack:
+            yield stack
+
+
+@contextmanager
+def _stack(
+    model: Path, workers: int, db_url: str, where: str, redis_url: str | None
+) -> Iterator[Stack]:
+    from actions.store import ensure_seeded, get_engine
+
     ensure_seeded(db_url)
+    database = f"{describe_database(db_url)} ({where})"
+    rate_limits = "Redis, shared by the workers" if redis_url else "in each worker process"
+    print(
+        f"stack: {workers} bot worker(s), {database}, rate limits {rate_limits}",
+        file=sys.stderr,
+        flush=True,
+    )
     actions_port, bot_port = free_port(), free_port()
     env = {
         **os.environ,
         "SHOPINTENT_DATABASE_URL": db_url,
+        "SHOPINTENT_AUTO_SEED": "false",  # seeded above, once
+        "SHOPINTENT_REDIS_URL": redis_url or "",
         "SHOPINTENT_WEBHOOK_TOKEN": "",
         "SHOPINTENT_ACTIONS_SECRET": secrets.token_hex(32),
         # Every simulated shopper comes from 127.0.0.1: per-address limits would
@@ -118,20 +221,25 @@ def own_stack(model: Path, workers: int) -> Iterator[tuple[str, str]]:
         "SHOPINTENT_CLIENT_RATE_LIMIT": "",
         "SHOPINTENT_SESSION_RATE_LIMIT": "",
     }
-    actions = subprocess.Popen(
-        [sys.executable, "-m", "shopintent", "actions", "--host", "127.0.0.1",
-         "--port", str(actions_port)],
-        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    bot = subprocess.Popen(
-        [sys.executable, "-m", "shopintent", "serve", "--port", str(bot_port), "--model", str(model),
-         "--workers", str(workers), "--action-endpoint", f"http://127.0.0.1:{actions_port}/webhook"],
-        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    logs = Path(tempfile.mkdtemp(prefix="shopintent-bench-logs-"))
+    print(f"server logs: {logs}", file=sys.stderr, flush=True)
+    with (logs / "actions.log").open("wb") as log:
+        actions = subprocess.Popen(
+            [sys.executable, "-m", "shopintent", "actions", "--host", "127.0.0.1",
+             "--port", str(actions_port)],
+            env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    with (logs / "bot.log").open("wb") as log:
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "shopintent", "serve", "--port", str(bot_port),
+             "--model", str(model), "--workers", str(workers),
+             "--action-endpoint", f"http://127.0.0.1:{actions_port}/webhook"],
+            env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     try:
         wait_ok(f"http://127.0.0.1:{actions_port}/health", actions)
         wait_ok(f"http://127.0.0.1:{bot_port}/ready", bot)
-        yield f"http://127.0.0.1:{bot_port}", db_url
+        yield Stack(f"http://127.0.0.1:{bot_port}", db_url, database, workers, rate_limits)
     finally:
         for proc in (bot, actions):
             proc.terminate()
@@ -139,6 +247,7 @@ def own_stack(model: Path, workers: int) -> Iterator[tuple[str, str]]:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        get_engine(db_url).dispose()
 
 
 async def run_shopper(
@@ -182,7 +291,9 @@ async def load(
     Only the conversations are timed, not opening them.
     """
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    limits = httpx.Limits(max_connections=len(shoppers) + 10)
+    # uvicorn closes a connection idle for 5 s (`timeout_keep_alive`); a POST sent on it just
+    # then fails with ReadError. Browsers resend it, httpx does not: forget idle ones sooner.
+    limits = httpx.Limits(max_connections=len(shoppers) + 10, keepalive_expiry=2.0)
     rng = random.Random(7)
     async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as client:
         await asyncio.gather(*(open_session(client, url, s) for s in shoppers))
@@ -304,12 +415,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think-ms", default="500-1500",
                         help="pause between a shopper's messages, ms, 'lo-hi' (500-1500; 0 = none)")  # fmt: skip
     parser.add_argument("--url", help="a running bot (default: start one)")
-    parser.add_argument("--database-url", default=os.environ.get("SHOPINTENT_DATABASE_URL"),
-                        help="the bot's database, to check the transcript (with --url)")  # fmt: skip
+    parser.add_argument("--database-url",
+                        help="own stack: a PostgreSQL database to run in (a fresh schema, dropped "
+                             "after; default a new SQLite file); with --url: the bot's database, "
+                             "to check the transcript (default SHOPINTENT_DATABASE_URL)")  # fmt: skip
+    parser.add_argument("--redis-url",
+                        help="own stack: Redis for the rate limit counters, shared by the workers "
+                             "(SHOPINTENT_REDIS_URL; default each worker counts alone)")  # fmt: skip
     parser.add_argument(
         "--model", type=Path, default=REPO / "models" / "default", help="model to serve"
     )
-    parser.add_argument("--workers", type=int, default=1, help="bot worker processes (1)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="own stack: bot worker processes, `shopintent serve --workers` (1); "
+                             "with --url: how many the bot runs, for the report")  # fmt: skip
     parser.add_argument("--token", default=os.environ.get("SHOPINTENT_WEBHOOK_TOKEN"),
                         help="webhook token of the bot at --url, if it has one (not sent to "
                              "the benchmark's own stack)")  # fmt: skip
@@ -321,10 +439,27 @@ def main(argv: list[str] | None = None) -> int:
     lo, _, hi = args.think_ms.partition("-")
     think = (float(lo) / 1000, float(hi or lo) / 1000)
 
+    from bot.store import sqlalchemy_url
+
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be at least 1, not {args.workers}")
+
     phases: list[Phase] = []
     token = None if args.url is None else args.token
-    with own_stack(args.model, args.workers) if args.url is None else _given(args) as (url, db_url):
+    stack_cm = (
+        own_stack(
+            args.model,
+            args.workers or 1,
+            sqlalchemy_url(args.database_url) if args.database_url else None,
+            args.redis_url,
+        )
+        if args.url is None
+        else _given(args)
+    )
+    with stack_cm as stack:
         from actions.store import list_orders
+
+        url, db_url = stack.url, stack.database_url
 
         orders = [(o.id, o.email) for o in list_orders(db_url, limit=max(1, args.shoppers))]
         if not orders:
@@ -332,7 +467,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"error: the store at {db_url} has no orders; run `shopintent db seed`"
             )
         ready = httpx.get(f"{url}/ready", timeout=10).json()
-        model_version = str(ready.get("model_version", "unknown"))
+        model = f"`{ready.get('model_version', 'unknown')}`"
+        if ready.get("nlu_backend"):
+            model += f" ({ready['nlu_backend']})"
         kinds = [("typed messages (model)", False)]
         if not args.typed_only:
             kinds.append(("button payloads (e-mail typed)", True))
@@ -361,12 +498,13 @@ def main(argv: list[str] | None = None) -> int:
     script = " → ".join(f"`{m}`" for m in conversation("<order number>", "<its e-mail>"))
     table = "\n".join(lines) + (
         f"\n\n{args.shoppers} concurrent shoppers, each {script} with "
-        f"{args.think_ms} ms between turns; bot workers: {args.workers}; model "
-        f"`{model_version}`; {os.cpu_count()} CPU cores ({platform.machine()}, Python "
+        f"{args.think_ms} ms between turns; bot workers: {stack.workers or 'not known'}; "
+        f"database: {stack.database}; rate limits: {stack.rate_limits}; model {model}; "
+        f"{os.cpu_count()} CPU cores ({platform.machine()}, Python "
         f"{platform.python_version()}), shared with other jobs (see the load average). "
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python benchmarks/webhook.py "
         f"{' '.join(argv if argv is not None else sys.argv[1:])}`. Latency is end to end as the "
-        "client sees it over loopback (classifier, dialogue, signed action-server call, SQLite "
+        "client sees it over loopback (classifier, dialogue, signed action-server call, "
         "transcript write); each conversation id came from `POST /webhooks/rest/session` "
         "(not timed), and the number is a real order's, proved with its e-mail; every stored "
         "turn was compared with what was sent. The second column sends button payloads "
@@ -385,10 +523,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextmanager
-def _given(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
-    if not args.database_url:
+def _given(args: argparse.Namespace) -> Iterator[Stack]:
+    from bot.store import sqlalchemy_url
+
+    database_url = args.database_url or os.environ.get("SHOPINTENT_DATABASE_URL")
+    if not database_url:
         raise SystemExit("error: with --url, pass --database-url so the transcript can be checked")
-    yield args.url.rstrip("/"), args.database_url
+    database_url = sqlalchemy_url(database_url)
+    yield Stack(
+        args.url.rstrip("/"),
+        database_url,
+        describe_database(database_url),
+        args.workers,
+        "as the bot at --url has them",
+    )
 
 
 if __name__ == "__main__":
