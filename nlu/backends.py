@@ -17,7 +17,7 @@ module, or serving with them, never imports torch.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -201,14 +201,16 @@ class OnnxEncoder:
 
     def run(self, texts: Sequence[str], *, features: bool, progress: bool = False) -> RawOutputs:
         """Return logits (and features) of `texts` in length-sorted batches."""
-        from tqdm.auto import tqdm
-
         n = len(texts)
         order = sorted(range(n), key=lambda i: len(texts[i]))
         logits: np.ndarray | None = None
         feats: np.ndarray | None = None
-        starts = range(0, n, self.batch_size)
-        for start in tqdm(starts, disable=not progress, desc="predicting", unit="batch"):
+        starts: Iterable[int] = range(0, n, self.batch_size)
+        if progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="predicting", unit="batch")
+        for start in starts:
             idx = order[start : start + self.batch_size]
             encodings = self._tokenizer.encode_batch([texts[i] for i in idx])
             feed: dict[str, Any] = {}

