@@ -39,6 +39,12 @@ class RedactingFilter(logging.Filter):
         """Redact the record in place; never drops it."""
         if getattr(record, "_redacted", False):
             return True
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            # uvicorn's access formatter unpacks (client, method, path, version, status)
+            # from the arguments: redact each text argument and keep the tuple.
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            record._redacted = True
+            return True
         try:
             message = record.getMessage()
         except Exception:  # a bad format string: keep what the caller wrote

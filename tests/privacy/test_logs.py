@@ -53,3 +53,23 @@ def test_installed_redaction_covers_child_loggers_and_exception_text(
     assert "ann@example.com" not in written and "[EMAIL]" in written
     assert "12 Oak Street" not in written and "ValueError: bad address [ADDRESS]" in written
     assert sum(isinstance(f, RedactingFilter) for f in logger.filters) == 1
+
+
+def test_uvicorn_access_lines_are_redacted_and_still_formatted() -> None:
+    from uvicorn.logging import AccessFormatter
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "h11_impl.py",
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/track?email=ann@example.com", "1.1", 200),
+        None,
+    )
+
+    assert RedactingFilter().filter(record)
+    line = AccessFormatter("%(message)s", use_colors=False).format(record)
+
+    assert "ann@example.com" not in line
+    assert '"GET /track?email=[EMAIL] HTTP/1.1" 200' in line
