@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from actions.models import (
     ChangeKind,
@@ -96,12 +96,15 @@ def normalise_order_number(text: str | None) -> str | None:
 
 
 def _with_details(query: Select[Order]) -> Select[Order]:
+    # One-to-one parts ride along in the order's own query (JOIN); collections come in
+    # one query each: 4 queries per order instead of 8, which was most of an order
+    # action's CPU.
     return query.options(
-        selectinload(Order.lines).selectinload(OrderLine.product),
-        selectinload(Order.shipment).selectinload(Shipment.events),
+        joinedload(Order.shipment).selectinload(Shipment.events),
+        joinedload(Order.invoice),
+        joinedload(Order.customer),
+        selectinload(Order.lines).joinedload(OrderLine.product),
         selectinload(Order.refunds),
-        selectinload(Order.invoice),
-        selectinload(Order.customer),
     )
 
 

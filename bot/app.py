@@ -12,6 +12,7 @@ response says `nosniff`, and the bot's HTML pages carry `CONTENT_SECURITY_POLICY
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import json
 import logging
@@ -285,6 +286,11 @@ def create_app(
         # Made here, inside the event loop its locks and Redis connections belong to.
         app.state.limiter = RateLimiter(rate_rules, settings.redis_url)
         retention = asyncio.create_task(_retention_loop(db, settings.retention_days))
+        # What start-up built (the model, the domain, the routes) lives as long as the
+        # process: keep it out of the collector's full passes, which otherwise walk it
+        # all and stall a turn now and then.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -188,6 +188,13 @@ class HandoffStats:
 
 _HANDOFF_COLUMNS = tuple(Handoff.__table__.columns)
 _MESSAGE_COLUMNS = tuple(HandoffMessage.__table__.columns)
+# Asked on every turn: built once (building it cost more than running it on SQLite).
+_ACTIVE = (
+    select(*_HANDOFF_COLUMNS)
+    .where(Handoff.sender_id == bindparam("sid"), Handoff.state.in_(OPEN_STATES))
+    .order_by(Handoff.id.desc())
+    .limit(1)
+)
 
 
 def _handoff(row: Any) -> HandoffRow:
@@ -516,12 +523,7 @@ class HandoffStore:
         """The conversation's open handoff (waiting or with an agent), if any."""
 
         def work(conn: Connection) -> HandoffRow | None:
-            row = conn.execute(
-                select(*_HANDOFF_COLUMNS)
-                .where(Handoff.sender_id == sender_id, Handoff.state.in_(OPEN_STATES))
-                .order_by(Handoff.id.desc())
-                .limit(1)
-            ).one_or_none()
+            row = conn.execute(_ACTIVE, {"sid": sender_id}).one_or_none()
             return _handoff(row) if row is not None else None
 
         result: HandoffRow | None = self._read(work)
