@@ -8,6 +8,7 @@ apology to the shopper, never a 500.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -109,7 +110,14 @@ class ShopAction(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> EventList:
-        """Open a session, run `handle`, commit; see the module docstring for failures."""
+        """Open a session, run `handle`, commit; see the module docstring for failures.
+
+        The store work runs in a worker thread: a slow query never holds up the action
+        server's event loop, which meanwhile reads and checks the next calls.
+        """
+        return await asyncio.to_thread(self._run_blocking, dispatcher, tracker)
+
+    def _run_blocking(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> EventList:
         try:
             factory = ready_session_factory()
         except ActionsError as exc:
