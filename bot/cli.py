@@ -107,6 +107,9 @@ def run_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         timeout_graceful_shutdown=5,
+        # Longer than a client's own idle expiry (httpx: 5 s, uvicorn's default too): a
+        # request sent on a connection the server is closing at that moment fails.
+        timeout_keep_alive=30,
     )
     return 0
 
