@@ -14,31 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.nlu_common import DOCS, machine, pct, write_section
+from benchmarks.nlu_common import DOCS, machine, parse_latency, pct, write_section
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
-
-
-def latency(clf: Any, texts: Sequence[str], n: int) -> tuple[float, float]:
-    """p50 and p99 milliseconds of `clf.parse` on single messages (after a warm-up)."""
-    for text in texts[:20]:
-        clf.parse(text)
-    timings = []
-    for i in range(n):
-        started = time.perf_counter()
-        clf.parse(texts[i % len(texts)])
-        timings.append((time.perf_counter() - started) * 1000)
-    timings.sort()
-    return statistics.median(timings), timings[int(0.99 * (len(timings) - 1))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     for backend in BACKENDS:
         clf = IntentClassifier.load(model_dir, backend=backend, num_threads=1)
         result = evaluate_texts(clf, texts, labels, out_dir=args.out / f"report-{backend}")
-        p50, p99 = latency(clf, texts, args.n)
+        p50, p99 = parse_latency(clf, texts, args.n, quantile=0.99, warmup=20)
         started = time.perf_counter()
         clf.parse_batch(texts)
         rate = len(texts) / (time.perf_counter() - started)

@@ -336,16 +336,6 @@ class TranscriptStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"could not renew the lock of {held.sender_id!r}: {exc}") from exc
 
-    def _clock(self) -> Any:
-        """Now, in seconds since the epoch, as the leases count it.
-
-        On PostgreSQL the server's clock (an SQL expression), so workers on several hosts
-        agree on when a lease ran out; on SQLite, one machine's.
-        """
-        if self.is_postgres:
-            return func.extract("epoch", func.clock_timestamp())
-        return time.time()
-
     def _insert(self, table: type[Base]) -> Any:
         """An INSERT that can skip rows already there (`on_conflict_do_nothing`)."""
         return (pg_insert if self.is_postgres else sqlite_insert)(table)
@@ -483,8 +473,15 @@ class _Statements:
     def __init__(self, store: TranscriptStore) -> None:
         sid: Any = bindparam("lease_sender")
         owner: Any = bindparam("lease_owner")
-        now: Any = store._clock() if store.is_postgres else bindparam("lease_now")
+        # Now, in seconds since the epoch, as the leases count it: on PostgreSQL the
+        # server's clock, so workers on several hosts agree on when a lease ran out; on
+        # SQLite this machine's, passed in (`now()`).
         self._local_clock = not store.is_postgres
+        now: Any = (
+            bindparam("lease_now")
+            if self._local_clock
+            else func.extract("epoch", func.clock_timestamp())
+        )
         self.drop_expired = delete(Lock).where(Lock.sender_id == sid, Lock.expires_at < now)
         self.take = (
             store._insert(Lock)
