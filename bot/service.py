@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import weakref
@@ -111,15 +112,19 @@ class ChatService:
         """Redact what is stored, then save the turn (blocking: run it in a worker thread).
 
         The replies may hold what an action looked up (a shipping address) and the
-        tracker keeps them in its events; the error may quote the action server.
+        tracker keeps them in its events; the error may quote the action server. The
+        same strings recur (the parse data three times, each reply twice): each is
+        redacted once per turn, through a cache that lives only as long as this call.
         """
+        texts = functools.cache(redact)
+        value = functools.partial(redact_value, text=texts)
         stored = replace(
             record,
-            parse_data=redact_value(record.parse_data),
-            replies=[redact_value(r, keep_keys={"recipient_id"}) for r in record.replies],
-            error=redact(record.error) if record.error else None,
+            parse_data=value(record.parse_data),
+            replies=[value(r, keep_keys={"recipient_id"}) for r in record.replies],
+            error=texts(record.error) if record.error else None,
         )
-        self.store.save(held, tracker.to_stored_state(redact_value, self._keep_slots), stored)
+        self.store.save(held, tracker.to_stored_state(value, self._keep_slots), stored)
 
     async def handle(
         self, sender_id: str, message: str, caller: Caller | None = None

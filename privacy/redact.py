@@ -838,13 +838,17 @@ def redact(text: str) -> str:
     return "".join(out)
 
 
-def redact_value(value: Any, keep_keys: Collection[str] = ()) -> Any:
+def redact_value(
+    value: Any, keep_keys: Collection[str] = (), *, text: Callable[[str], str] = redact
+) -> Any:
     """Redact every string inside a JSON-like value (dicts, lists, strings, numbers).
 
     Args:
         value: What to redact; it is not changed (a redacted copy is returned).
         keep_keys: Dict keys whose values are kept as they are, at any depth
             (identifiers such as `recipient_id`).
+        text: What redacts one string (default `redact`); pass `functools.cache(redact)`
+            to redact a string that recurs in the values of one call only once.
 
     Returns:
         A copy with every string passed through `redact`; dict keys, numbers,
@@ -854,11 +858,14 @@ def redact_value(value: Any, keep_keys: Collection[str] = ()) -> Any:
     {'text': 'call [PHONE]', 'n': 2, 'id': '555-0199'}
     """
     if isinstance(value, str):
-        return redact(value)
+        return text(value)
     if isinstance(value, dict):
-        return {k: v if k in keep_keys else redact_value(v, keep_keys) for k, v in value.items()}
+        return {
+            k: v if k in keep_keys else redact_value(v, keep_keys, text=text)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [redact_value(v, keep_keys) for v in value]
+        return [redact_value(v, keep_keys, text=text) for v in value]
     return value
 
 
