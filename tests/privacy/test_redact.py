@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import time
@@ -159,6 +160,22 @@ def test_redact_value_redacts_strings_at_any_depth_and_keeps_other_values() -> N
         "items": [{"title": "call [PHONE]"}, None],
         "id": "Ann",
     }
+
+
+def test_redact_value_sends_every_string_through_the_given_redactor() -> None:
+    seen: list[str] = []
+
+    def counting(text: str) -> str:
+        seen.append(text)
+        return redact(text)
+
+    cached = functools.cache(counting)
+    value = {"text": "call 555-0199", "again": ["call 555-0199", {"deep": "call 555-0199"}]}
+    assert redact_value(value, text=cached) == {
+        "text": "call [PHONE]",
+        "again": ["call [PHONE]", {"deep": "call [PHONE]"}],
+    }
+    assert seen == ["call 555-0199"]  # redacted once, then read from the cache
 
 
 def test_has_placeholder_tells_a_redacted_value_from_a_real_one() -> None:
