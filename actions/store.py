@@ -19,14 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import (
     Connection,
     Engine,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     inspect,
@@ -70,6 +67,7 @@ from actions.seed import (
     load_reviews,
     load_shop_data,
 )
+from core.db import database_url, make_engine
 
 logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -105,15 +103,6 @@ def resolve_url(url: str | None = None) -> str:
     return url or get_settings().resolved_database_url
 
 
-def _set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={int(get_settings().sqlite_busy_timeout_ms)}")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
 @lru_cache(maxsize=16)
 def get_engine(url: str | None = None) -> Engine:
     """Return the cached engine of `url` (default: the configured URL).
@@ -121,7 +110,7 @@ def get_engine(url: str | None = None) -> Engine:
     Raises:
         StoreUnavailableError: The URL is malformed, or an SQLite file's folder is missing.
     """
-    url = resolve_url(url)
+    url = database_url(resolve_url(url))
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -137,10 +126,7 @@ def get_engine(url: str | None = None) -> Engine:
                 f"{Path(path).parent} does not exist. Create the folder or point "
                 "SHOPINTENT_DATABASE_URL elsewhere."
             )
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _set_sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    return make_engine(url, sqlite_busy_timeout_s=get_settings().sqlite_busy_timeout_ms / 1000)
 
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:

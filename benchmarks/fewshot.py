@@ -119,7 +119,7 @@ def write_csv(path: Path, rows: Rows) -> Path:
 
 def scores(y_true: list[str], y_pred: list[str]) -> dict[str, float | None]:
     """Accuracy with OOS as a class, in-scope accuracy, OOS recall and precision."""
-    from nlu.config import FALLBACK_INTENT
+    from core.wire import FALLBACK_INTENT
 
     rejected = [p in (OOS, FALLBACK_INTENT) for p in y_pred]
     right = [

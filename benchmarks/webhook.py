@@ -44,6 +44,8 @@ from pathlib import Path
 import aiohttp
 import httpx
 
+from core.paths import ARTIFACT_FILE
+
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- begin:webhook -->", "<!-- end:webhook -->"
@@ -177,7 +179,7 @@ def own_stack(
     """
     from sqlalchemy.engine import make_url
 
-    if not (model / "shopintent.json").is_file():
+    if not (model / ARTIFACT_FILE).is_file():
         raise SystemExit(
             f"error: no trained model in {model}; run `shopintent train --output {model}` "
             "or pass --model / --url"
@@ -453,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     lo, _, hi = args.think_ms.partition("-")
     think = (float(lo) / 1000, float(hi or lo) / 1000)
 
-    from bot.store import sqlalchemy_url
+    from core import db
 
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers must be at least 1, not {args.workers}")
@@ -464,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         own_stack(
             args.model,
             args.workers or 1,
-            sqlalchemy_url(args.database_url) if args.database_url else None,
+            db.database_url(args.database_url) if args.database_url else None,
             args.redis_url,
         )
         if args.url is None
@@ -538,12 +540,12 @@ def main(argv: list[str] | None = None) -> int:
 
 @contextmanager
 def _given(args: argparse.Namespace) -> Iterator[Stack]:
-    from bot.store import sqlalchemy_url
+    from core import db
 
     database_url = args.database_url or os.environ.get("SHOPINTENT_DATABASE_URL")
     if not database_url:
         raise SystemExit("error: with --url, pass --database-url so the transcript can be checked")
-    database_url = sqlalchemy_url(database_url)
+    database_url = db.database_url(database_url)
     yield Stack(
         args.url.rstrip("/"),
         database_url,

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from bot.errors import ActionRejectedError, ActionServerError
-from bot.types import ActionResult
+from core.wire import ActionResult
 from privacy import redact
 
 

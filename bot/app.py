@@ -59,7 +59,7 @@ from bot.review.settings import get_review_settings
 from bot.service import Caller, ChatService
 from bot.settings import BotSettings
 from bot.store import TranscriptStore
-from bot.types import BotMessage
+from core.wire import BotMessage
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,6 @@ import yaml
 
 from bot.errors import DomainError
 
-FALLBACK_INTENT = "nlu_fallback"
-
 
 @dataclass(frozen=True)
 class Rule:

@@ -24,15 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.errors import ModelNotFoundError, ModelRegistryError
-from bot.types import ParseResult
+from core.paths import ARTIFACT_FILE
+from core.wire import ParseResult
 
 if TYPE_CHECKING:
     from bot.review.settings import ReviewSettings
     from nlu.registry import LiveModel
 
 logger = logging.getLogger(__name__)
-
-ARTIFACT_FILE = "shopintent.json"
 
 
 @runtime_checkable

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.domain import FALLBACK_INTENT, Domain, SlotPrompt
+from bot.domain import Domain, SlotPrompt
 from bot.errors import ActionServerError
 from bot.tracker import Tracker
-from bot.types import ActionResult, BotMessage, Button, Entity, ParseResult
+from core.wire import FALLBACK_INTENT, ActionResult, BotMessage, Button, Entity, ParseResult
 
 logger = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ import weakref
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.domain import FALLBACK_INTENT, Domain
+from bot.domain import Domain
 from bot.model import ModelProvider
 from bot.policy import RESTART_COMMAND, DialoguePolicy, TurnOutcome, parse_direct_intent
 from bot.store import Held, TranscriptStore, TurnRecord
 from bot.tracker import Tracker
-from bot.types import BotMessage, ParseResult
+from core.wire import FALLBACK_INTENT, BotMessage, ParseResult
 from privacy import install_log_redaction, redact, redact_value
 
 if TYPE_CHECKING:

@@ -43,9 +43,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     select,
@@ -60,6 +58,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.errors import StoreError
+from core.db import database_url, make_engine
 
 logger = logging.getLogger(__name__)
 
@@ -74,17 +73,6 @@ _CREATE_TABLES_LOCK = 715518
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def sqlalchemy_url(url: str) -> str:
-    """Spell a plain `postgresql://` URL with psycopg 3, the driver the project installs.
-
-    SQLAlchemy 2.0 reads `postgresql://` as psycopg2, which is not installed (2.1 picks
-    psycopg); every other URL is returned as it is.
-    """
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url
 
 
 def rowcount(result: object) -> int:
@@ -246,9 +234,9 @@ class TranscriptStore:
         lease_s: float = LEASE_S,
         max_hold_s: float = MAX_HOLD_S,
     ) -> None:
-        url = sqlalchemy_url(url)
+        url = database_url(url)
         try:
-            self.engine: Engine = create_engine(url, **_engine_options(url))
+            self.engine: Engine = make_engine(url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise StoreError(
                 f"could not use the database URL {url!r} ({exc}); "
@@ -258,8 +246,6 @@ class TranscriptStore:
         self.lease_s = lease_s
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self._keeper = _LeaseKeeper(self.renew, every_s=lease_s / 3, max_hold_s=max_hold_s)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sql = _Statements(self)
 
     def create_tables(self) -> None:
@@ -512,20 +498,3 @@ class _Statements:
     def now(self) -> dict[str, float]:
         """The `now` parameter on SQLite (PostgreSQL reads its own clock in the statement)."""
         return {"lease_now": time.time()} if self._local_clock else {}
-
-
-def _engine_options(url: str) -> dict[str, Any]:
-    if url.startswith("sqlite"):
-        # Wait on a busy database instead of failing: several threads write.
-        # No pre-ping: a file does not drop connections, and the extra `SELECT 1` on every
-        # checkout cost a statement per step of each turn.
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bot.types import BotMessage, ParseResult
+from core.wire import BotMessage, ParseResult
 
 # Event fields that name things (the event kind, a slot, an action), never hold what was said.
 _EVENT_NAME_FIELDS = frozenset({"event", "name", "timestamp", "policy", "input_channel"})

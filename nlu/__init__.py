@@ -13,7 +13,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nlu.classifier import IntentClassifier, ParseResult
+    from core.wire import ParseResult
+    from nlu.classifier import IntentClassifier
     from nlu.config import TrainConfig
     from nlu.entities import EntityExtractor
     from nlu.evaluation import EvalResult, evaluate
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "IntentClassifier": "nlu.classifier",
-    "ParseResult": "nlu.classifier",
+    "ParseResult": "core.wire",
     "TrainConfig": "nlu.config",
     "EntityExtractor": "nlu.entities",
     "EvalResult": "nlu.evaluation",

@@ -15,11 +15,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from core.paths import ARTIFACT_FILE
 from nlu.calibration import DecisionRule, OosStats
 from nlu.config import POOLINGS
 from nlu.errors import ArtifactError, NotAModelError
 
-ARTIFACT_FILE = "shopintent.json"
 STATS_FILE = "oos_stats.npz"
 FORMAT_VERSION = 1
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from core.wire import FALLBACK_INTENT, Entity, IntentScore, ParseResult
 from nlu.artifact import ArtifactMeta
 from nlu.backends import Encoder, load_onnx_encoder, resolve_backend
 from nlu.calibration import Decisions, OosStats, RawOutputs, decide
-from nlu.config import FALLBACK_INTENT, get_settings
+from nlu.config import get_settings
 from nlu.entities import EntityExtractor
 from nlu.errors import ArtifactError, NluError
 
@@ -29,22 +30,6 @@ RANKING_SIZE = 10
 
 class BadMessageError(NluError):
     """A message given to the classifier is not a string."""
-
-
-class IntentScore(TypedDict):
-    """One intent and its calibrated confidence."""
-
-    name: str
-    confidence: float
-
-
-class ParseResult(TypedDict):
-    """The NLU parse result (Rasa's shape), also the tracker's `latest_message`."""
-
-    text: str
-    intent: IntentScore
-    intent_ranking: list[IntentScore]
-    entities: list[dict[str, Any]]
 
 
 def default_threads() -> int:
@@ -345,7 +330,8 @@ class IntentClassifier:
             return []
         decisions = self.decide(texts)
         return [
-            self._result(text, decisions, i, self._entities.extract(text))
+            # The extractor's dicts carry Rasa's entity fields (`Entity`).
+            self._result(text, decisions, i, cast(list[Entity], self._entities.extract(text)))
             for i, text in enumerate(texts)
         ]
 
@@ -374,7 +360,7 @@ class IntentClassifier:
         ]
 
     def _result(
-        self, text: str, decisions: Decisions, i: int, entities: list[dict[str, Any]]
+        self, text: str, decisions: Decisions, i: int, entities: list[Entity]
     ) -> ParseResult:
         probs = decisions.probs[i]
         order = np.argsort(-probs)[:RANKING_SIZE]

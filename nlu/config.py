@@ -16,13 +16,13 @@ from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.wire import OOS_LABEL
 from nlu.calibration import DEFAULT_MIN_CONFIDENCE
 from nlu.errors import NluError
 
 OOS_METHODS = ("softmax", "mahalanobis", "knn")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 POOLINGS = ("mean", "cls")
-FALLBACK_INTENT = "nlu_fallback"
 DEFAULT_MODEL_DIR = "models/default"
 DEFAULT_DATA = "training_data"
 
@@ -70,9 +70,7 @@ class TrainConfig:
     warmup_ratio: float = field(default=0.1, metadata={"help": "linear warm-up fraction"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
     seed: int = field(default=42, metadata={"help": "random seed (split, init, order)"})
-    oos_label: str = field(
-        default="out_of_scope", metadata={"help": "label of out-of-scope examples"}
-    )
+    oos_label: str = field(default=OOS_LABEL, metadata={"help": "label of out-of-scope examples"})
     oos_method: str = field(
         default="knn",
         metadata={"help": f"rejection score, one of {', '.join(OOS_METHODS)}"},

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
+from core.wire import FALLBACK_INTENT, OOS_LABEL
 from nlu.calibration import expected_calibration_error
-from nlu.config import FALLBACK_INTENT
 from nlu.errors import NluError
 
 if TYPE_CHECKING:
@@ -176,7 +176,7 @@ def evaluate_texts(
     oos = (
         oos_label
         or clf.meta.decision.oos_label
-        or str(clf.meta.train_config.get("oos_label", "out_of_scope"))
+        or str(clf.meta.train_config.get("oos_label", OOS_LABEL))
     )
     decisions = clf.decide(texts, progress=len(texts) > 500)
     names = clf.predicted_names(decisions)

@@ -15,6 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from core.paths import ARTIFACT_FILE
 from nlu.config import DEFAULT_DATA, TrainConfig, get_settings
 
 # Flag spelling where it differs from the field name.
@@ -146,7 +147,7 @@ def run_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out = train(config)
     elapsed = time.perf_counter() - started
-    meta_path = out / "shopintent.json"
+    meta_path = out / ARTIFACT_FILE
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         val = meta["validation"]

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nlu.config import FALLBACK_INTENT, TrainConfig
+from core.paths import ARTIFACT_FILE
+from core.wire import FALLBACK_INTENT, OOS_LABEL
+from nlu.config import TrainConfig
 from nlu.data import Example, read_nlu
 from nlu.errors import NluError
 from nlu.registry import ModelVersion, Registry
@@ -146,7 +148,7 @@ def score_model(classifier: IntentClassifier, examples: Sequence[Example]) -> Sc
     """
     if not examples:
         return Scores(n=0, accuracy=0.0, macro_f1=0.0)
-    oos = classifier.meta.decision.oos_label or "out_of_scope"
+    oos = classifier.meta.decision.oos_label or OOS_LABEL
     predicted = classifier.predicted_names(classifier.decide([e.text for e in examples]))
     predicted = [oos if p == FALLBACK_INTENT else p for p in predicted]
     return score_predictions([e.intent for e in examples], predicted)
@@ -317,7 +319,7 @@ def _serving(registry: Registry, baseline: Path | None, say: Callable[[str], Non
     current = registry.current_path()
     if current is not None:
         return current
-    if baseline is not None and (Path(baseline) / "shopintent.json").is_file():
+    if baseline is not None and (Path(baseline) / ARTIFACT_FILE).is_file():
         entry = registry.register(Path(baseline), source="register")
         registry.promote(entry.version)
         say(f"registered the serving model {baseline} as {entry.version}")

@@ -203,13 +203,15 @@ def read_database(url: str) -> Interactions:
         DataError: the database cannot be opened, has neither the order tables nor
             `bot_events`, lacks a column, or holds no usable rows.
     """
-    from sqlalchemy import MetaData, Table, and_, create_engine, inspect, select
+    from sqlalchemy import MetaData, Table, and_, inspect, select
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+    from core.db import make_engine
+
     try:
         shown = make_url(url).render_as_string(hide_password=True)
-        engine = create_engine(url)
+        engine = make_engine(url)
     except (ArgumentError, ValueError, ImportError) as exc:
         raise DataError(
             f"database URL {url!r}: expected an SQLAlchemy URL such as "

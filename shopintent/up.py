@@ -18,6 +18,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from core.paths import ARTIFACT_FILE
+
 DEFAULT_DATA = Path("training_data")
 DEFAULT_MODEL = Path("models/default")
 DEFAULT_RECS = Path("models/recs")
@@ -66,7 +68,7 @@ def run_up(args: argparse.Namespace) -> int:
 
 def ensure_model(data: Path, model: Path) -> None:
     """Train `model` from `data` with the nlu training API if it holds no model yet."""
-    if (model / "shopintent.json").is_file():
+    if (model / ARTIFACT_FILE).is_file():
         print(f"model: {model} (already trained)", flush=True)
         return
     from nlu import TrainConfig, train

@@ -7,9 +7,10 @@ file only runs migrations when Alembic itself loads it (its context proxy is set
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection
 
 from actions.models import Base
+from core.db import make_engine
 
 VERSION_TABLE = "actions_alembic_version"
 
@@ -34,7 +35,7 @@ def run_migrations() -> None:
     from actions.config import get_settings
 
     url = context.config.get_main_option("sqlalchemy.url") or (get_settings().resolved_database_url)
-    engine = create_engine(url)
+    engine = make_engine(url)
     try:
         with engine.begin() as conn:
             _run(conn)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from bot.domain import FALLBACK_INTENT, Domain
+from bot.domain import Domain
 from bot.errors import DomainError
 from bot.handoff.live import LiveHub
 from bot.handoff.models import EmailState, State
@@ -32,7 +32,7 @@ from bot.handoff.store import (
     conv_topic,
 )
 from bot.store import TranscriptStore
-from bot.types import BotMessage, Button, ParseResult
+from core.wire import FALLBACK_INTENT, BotMessage, Button, ParseResult
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.errors import BotError, StoreError
 from bot.store import Base, Turn
+from core.wire import FALLBACK_INTENT
+from core.wire import OOS_LABEL as OUT_OF_SCOPE
 
-FALLBACK_INTENT = "nlu_fallback"
-OUT_OF_SCOPE = "out_of_scope"
 # What counts as a fallback turn: the model rejected the message, or it said the message
 # is off-topic (the policy answers both with the "did you mean" fallback).
 FALLBACK_INTENTS = (FALLBACK_INTENT, OUT_OF_SCOPE)

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from bot.app import create_app
 from bot.settings import BotSettings
-from bot.types import ParseResult
+from core.wire import ParseResult
 from tests.conftest import free_port, stop
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from bot.action_client import ActionClient
 from bot.domain import load_domain
 from bot.errors import ActionRejectedError, ActionServerError
 from bot.tracker import Tracker
-from bot.types import ActionResult
+from core.wire import ActionResult
 from tests.bot.conftest import DOMAIN, POLICY
 
 

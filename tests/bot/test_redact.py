@@ -21,7 +21,7 @@ from bot.redact import redact
 from bot.settings import BotSettings
 from bot.store import TranscriptStore
 from bot.tracker import Tracker
-from bot.types import ActionResult, BotMessage, ParseResult
+from core.wire import ActionResult, BotMessage, ParseResult
 from privacy import redact as shared_redact
 from privacy import redact_value
 from tests.bot.conftest import (

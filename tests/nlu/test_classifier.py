@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from core.wire import FALLBACK_INTENT
 from nlu.artifact import ARTIFACT_FILE, ArtifactMeta, NotAModelError
 from nlu.classifier import BadMessageError, IntentClassifier
-from nlu.config import FALLBACK_INTENT
 from shopintent.cli import main
 
 pytestmark = pytest.mark.slow

@@ -1,12 +1,23 @@
-"""Payloads that travel inside the bot, spelled as TypedDicts (rasa-sdk's habit)."""
+"""Payloads that travel between the packages, spelled as TypedDicts (Rasa's shapes).
+
+The model (`nlu`) returns a `ParseResult`; the bot keeps it as the tracker's
+`latest_message`, sends it to the action server inside the tracker, and answers the
+shopper with `BotMessage`s; an action call comes back as an `ActionResult`.
+"""
 
 from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
+FALLBACK_INTENT = "nlu_fallback"
+"""The intent of a message the model rejected (unsure, or out of scope)."""
 
-class IntentPrediction(TypedDict):
-    """One intent and the model's confidence in it."""
+OOS_LABEL = "out_of_scope"
+"""The training label of out-of-scope examples (and the review verdict that adds one)."""
+
+
+class IntentScore(TypedDict):
+    """One intent and the model's calibrated confidence in it."""
 
     name: str
     confidence: float
@@ -23,11 +34,11 @@ class Entity(TypedDict, total=False):
 
 
 class ParseResult(TypedDict):
-    """What `nlu.IntentClassifier.parse` returns and the tracker's latest_message holds."""
+    """What `nlu.IntentClassifier.parse` returns and the tracker's `latest_message` holds."""
 
     text: str
-    intent: IntentPrediction
-    intent_ranking: list[IntentPrediction]
+    intent: IntentScore
+    intent_ranking: list[IntentScore]
     entities: list[Entity]
 
 
