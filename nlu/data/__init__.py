@@ -12,7 +12,7 @@ One module per job, every public name re-exported here:
 * ``types``: :class:`Example`, :class:`EntitySpan`, :class:`NluData`,
   :class:`Problem` and the errors;
 * ``annotations``: :func:`parse_annotated`, the ``[value](entity)`` parser;
-* ``rasa_yaml``: the Rasa NLU YAML reader;
+* ``rasa_yaml``: the Rasa NLU YAML reader and the one writer (:func:`write_rasa_nlu`);
 * ``tables``: the CSV/TSV and JSONL readers;
 * ``discovery``: :func:`find_data_files`, :func:`read_splits`, :func:`read_nlu`;
 * ``hf``: :func:`load_dataset`, which imports ``datasets`` only when called.
@@ -27,7 +27,15 @@ from __future__ import annotations
 from nlu.data.annotations import parse_annotated
 from nlu.data.discovery import SKIPPED_DIRS, find_data_files, read_nlu, read_splits
 from nlu.data.hf import load_dataset
-from nlu.data.rasa_yaml import NLU_KEYS, YAML_SUFFIXES
+from nlu.data.rasa_yaml import (
+    NLU_KEYS,
+    RASA_VERSION,
+    YAML_SUFFIXES,
+    clean_text,
+    format_example,
+    render_rasa_nlu,
+    write_rasa_nlu,
+)
 from nlu.data.tables import LABEL_COLUMNS, TABLE_SUFFIXES, TEXT_COLUMNS
 from nlu.data.types import (
     DataFormatError,
@@ -45,6 +53,7 @@ from nlu.data.types import (
 __all__ = [
     "LABEL_COLUMNS",
     "NLU_KEYS",
+    "RASA_VERSION",
     "SKIPPED_DIRS",
     "TABLE_SUFFIXES",
     "TEXT_COLUMNS",
@@ -59,9 +68,13 @@ __all__ = [
     "Split",
     "TooFewLabelsError",
     "UnknownLabelError",
+    "clean_text",
     "find_data_files",
+    "format_example",
     "load_dataset",
     "parse_annotated",
     "read_nlu",
     "read_splits",
+    "render_rasa_nlu",
+    "write_rasa_nlu",
 ]

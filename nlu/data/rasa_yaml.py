@@ -1,14 +1,27 @@
-"""Rasa 3.x NLU YAML: the reader of ``nlu:`` files.
+"""Rasa 3.x NLU YAML: the reader of ``nlu:`` files and the one writer of them.
 
-:func:`read_rasa_yaml` walks the composed YAML node tree (not the loaded data) so
-each example keeps its 1-based line for error messages, strips the inline
+Reading: :func:`read_rasa_yaml` walks the composed YAML node tree (not the loaded
+data) so each example keeps its 1-based line for error messages, strips the inline
 annotations (``nlu.data.annotations``) and collects synonyms, lookups and regexes.
+Writing: :func:`write_rasa_nlu` (via :func:`render_rasa_nlu` and
+:func:`format_example`) is the one writer of Rasa 3.1 NLU files in the project;
+the review export and ``shopintent data import`` (``nlu.importer``) both use it.
+
+>>> print(render_rasa_nlu([Example("hi there", "greet")]), end="")
+version: "3.1"
+<BLANKLINE>
+nlu:
+- intent: greet
+  examples: |
+    - hi there
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import yaml
@@ -18,8 +31,14 @@ from nlu.data.types import DataFormatError, Example, NluData, ProblemSink
 
 YAML_SUFFIXES = (".yml", ".yaml")
 NLU_KEYS = ("intent", "synonym", "regex", "lookup")
+RASA_VERSION = "3.1"
 
 _NLU_KEY_LINE = re.compile(r"^nlu\s*:", re.MULTILINE)
+_ANNOTATION_LOOKALIKE = re.compile(r"\](?=[({\[])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+# --- reading ---------------------------------------------------------------------
 
 
 def _scalar(node: yaml.Node | None) -> str | None:
@@ -210,3 +229,83 @@ def _read_nlu_item(item: yaml.Node, file: str, data: NluData, sink: ProblemSink)
             if span.value != surface:
                 data.synonyms[surface.lower()] = span.value
         data.examples.append(Example(text, name, spans, file, ex_line))
+
+
+# --- writing ---------------------------------------------------------------------
+
+
+def clean_text(text: str) -> str:
+    """Put a message on one line, without control characters, as Rasa YAML needs it."""
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text))
+    return " ".join(text.split())
+
+
+def format_example(example: Example) -> str:
+    """Write one example in Rasa's inline form, `[value](entity)` around each entity.
+
+    Plain text that merely looks like an annotation (`[EMAIL](work)`) gets a space after
+    the `]`, so Rasa does not read an entity the data never had.
+    """
+    text = example.text
+    spans = sorted(
+        (s for s in example.entities if 0 <= s.start < s.end <= len(text)), key=lambda s: s.start
+    )
+    out: list[str] = []
+    at = 0
+    for span in spans:
+        if span.start < at:  # overlapping spans cannot be written inline; keep the first
+            continue
+        out.append(_ANNOTATION_LOOKALIKE.sub("] ", text[at : span.start]))
+        value = text[span.start : span.end]
+        if span.value != value:
+            spec = json.dumps({"entity": span.entity, "value": span.value}, ensure_ascii=False)
+            out.append(f"[{value}]{spec}")
+        else:
+            out.append(f"[{value}]({span.entity})")
+        at = span.end
+    out.append(_ANNOTATION_LOOKALIKE.sub("] ", text[at:]))
+    return clean_text("".join(out))
+
+
+def render_rasa_nlu(
+    examples: Sequence[Example],
+    *,
+    synonyms: dict[str, str] | None = None,
+    lookups: dict[str, list[str]] | None = None,
+    regexes: dict[str, list[str]] | None = None,
+    comment: str | None = None,
+) -> str:
+    """Render examples (grouped by intent, in first-seen order) as a Rasa 3.1 NLU document."""
+    by_intent: dict[str, list[str]] = {}
+    for example in examples:
+        by_intent.setdefault(example.intent, []).append(format_example(example))
+    lines: list[str] = []
+    if comment:
+        lines += [f"# {line}".rstrip() for line in comment.splitlines()]
+    lines += [f'version: "{RASA_VERSION}"', "", "nlu:"]
+    for intent, texts in by_intent.items():
+        lines += [f"- intent: {intent}", "  examples: |"]
+        lines += [f"    - {text}" for text in texts]
+    by_value: dict[str, list[str]] = {}
+    for variant, canonical in (synonyms or {}).items():
+        by_value.setdefault(canonical, []).append(variant)
+    for canonical, variants in by_value.items():
+        lines += [f"- synonym: {canonical}", "  examples: |"]
+        lines += [f"    - {clean_text(v)}" for v in variants]
+    for name, values in (lookups or {}).items():
+        lines += [f"- lookup: {name}", "  examples: |"]
+        lines += [f"    - {clean_text(v)}" for v in values]
+    for name, patterns in (regexes or {}).items():
+        lines += [f"- regex: {name}", "  examples: |"]
+        lines += [f"    - {p}" for p in patterns]
+    if not by_intent and not by_value and not lookups and not regexes:
+        lines[-1] = "nlu: []"
+    return "\n".join(lines) + "\n"
+
+
+def write_rasa_nlu(path: Path, examples: Sequence[Example], **kwargs: object) -> Path:
+    """Write examples as a Rasa 3.1 NLU file (see `render_rasa_nlu` for the options)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_rasa_nlu(examples, **kwargs), encoding="utf-8")  # type: ignore[arg-type]
+    return path
