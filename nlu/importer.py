@@ -1,11 +1,14 @@
-"""Write Rasa NLU YAML, and import another project's data into `training_data/`.
+"""Import another project's data into `training_data/`, merged so it adds no conflicts.
 
-`write_rasa_nlu` is the one writer of Rasa 3.1 NLU files in the project: the review
-export (`shopintent review export`) and the importer (`shopintent data import`) both
-use it. Before anything is written, `merge_plan` compares new examples with the
-existing training data: exact duplicates are dropped, and a text that the existing
-data already labels with another intent is a *conflict*, left out and reported, so
-one import can never teach the model two answers for the same message.
+Before anything is written, `merge_plan` compares new examples with the existing
+training data: exact duplicates are dropped, and a text that the existing data
+already labels with another intent is a *conflict*, left out and reported, so one
+import can never teach the model two answers for the same message. The review export
+(`shopintent review export`) merges the same way.
+
+The Rasa 3.1 NLU writer (`write_rasa_nlu`, `render_rasa_nlu`, `format_example`,
+`clean_text`) lives in `nlu.data.rasa_yaml`; it is re-exported here for the callers
+that import it from this module.
 
 >>> plan = import_file(Path("other_project/nlu.yml"), Path("training_data/nlu/imported.yml"))  # doctest: +SKIP
 >>> plan.written, len(plan.conflicts)  # doctest: +SKIP
@@ -14,22 +17,42 @@ one import can never teach the model two answers for the same message.
 
 from __future__ import annotations
 
-import json
 import re
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nlu.data import Example, NluData, read_nlu
+from nlu.data.rasa_yaml import (
+    RASA_VERSION,
+    YAML_SUFFIXES,
+    clean_text,
+    format_example,
+    render_rasa_nlu,
+    write_rasa_nlu,
+)
 from nlu.errors import NluError
 
-RASA_VERSION = "3.1"
+__all__ = [
+    "DEFAULT_IMPORT_DIR",
+    "DEFAULT_TRAINING_DATA",
+    "RASA_VERSION",
+    "Conflict",
+    "DataImportError",
+    "ImportResult",
+    "ImportValidationError",
+    "MergePlan",
+    "clean_text",
+    "format_example",
+    "import_file",
+    "merge_plan",
+    "read_existing",
+    "render_rasa_nlu",
+    "write_rasa_nlu",
+]
+
 DEFAULT_TRAINING_DATA = Path("training_data")
 DEFAULT_IMPORT_DIR = DEFAULT_TRAINING_DATA / "nlu"
-
-_ANNOTATION_LOOKALIKE = re.compile(r"\](?=[({\[])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class DataImportError(NluError):
@@ -59,85 +82,8 @@ class MergePlan:
     conflicts: list[Conflict] = field(default_factory=list)
 
 
-def clean_text(text: str) -> str:
-    """Put a message on one line, without control characters, as Rasa YAML needs it."""
-    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text))
-    return " ".join(text.split())
-
-
 def _key(text: str) -> str:
     return clean_text(text).casefold()
-
-
-def format_example(example: Example) -> str:
-    """Write one example in Rasa's inline form, `[value](entity)` around each entity.
-
-    Plain text that merely looks like an annotation (`[EMAIL](work)`) gets a space after
-    the `]`, so Rasa does not read an entity the data never had.
-    """
-    text = example.text
-    spans = sorted(
-        (s for s in example.entities if 0 <= s.start < s.end <= len(text)), key=lambda s: s.start
-    )
-    out: list[str] = []
-    at = 0
-    for span in spans:
-        if span.start < at:  # overlapping spans cannot be written inline; keep the first
-            continue
-        out.append(_ANNOTATION_LOOKALIKE.sub("] ", text[at : span.start]))
-        value = text[span.start : span.end]
-        if span.value != value:
-            spec = json.dumps({"entity": span.entity, "value": span.value}, ensure_ascii=False)
-            out.append(f"[{value}]{spec}")
-        else:
-            out.append(f"[{value}]({span.entity})")
-        at = span.end
-    out.append(_ANNOTATION_LOOKALIKE.sub("] ", text[at:]))
-    return clean_text("".join(out))
-
-
-def render_rasa_nlu(
-    examples: Sequence[Example],
-    *,
-    synonyms: dict[str, str] | None = None,
-    lookups: dict[str, list[str]] | None = None,
-    regexes: dict[str, list[str]] | None = None,
-    comment: str | None = None,
-) -> str:
-    """Render examples (grouped by intent, in first-seen order) as a Rasa 3.1 NLU document."""
-    by_intent: dict[str, list[str]] = {}
-    for example in examples:
-        by_intent.setdefault(example.intent, []).append(format_example(example))
-    lines: list[str] = []
-    if comment:
-        lines += [f"# {line}".rstrip() for line in comment.splitlines()]
-    lines += [f'version: "{RASA_VERSION}"', "", "nlu:"]
-    for intent, texts in by_intent.items():
-        lines += [f"- intent: {intent}", "  examples: |"]
-        lines += [f"    - {text}" for text in texts]
-    by_value: dict[str, list[str]] = {}
-    for variant, canonical in (synonyms or {}).items():
-        by_value.setdefault(canonical, []).append(variant)
-    for canonical, variants in by_value.items():
-        lines += [f"- synonym: {canonical}", "  examples: |"]
-        lines += [f"    - {clean_text(v)}" for v in variants]
-    for name, values in (lookups or {}).items():
-        lines += [f"- lookup: {name}", "  examples: |"]
-        lines += [f"    - {clean_text(v)}" for v in values]
-    for name, patterns in (regexes or {}).items():
-        lines += [f"- regex: {name}", "  examples: |"]
-        lines += [f"    - {p}" for p in patterns]
-    if not by_intent and not by_value and not lookups and not regexes:
-        lines[-1] = "nlu: []"
-    return "\n".join(lines) + "\n"
-
-
-def write_rasa_nlu(path: Path, examples: Sequence[Example], **kwargs: object) -> Path:
-    """Write examples as a Rasa 3.1 NLU file (see `render_rasa_nlu` for the options)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_rasa_nlu(examples, **kwargs), encoding="utf-8")  # type: ignore[arg-type]
-    return path
 
 
 def merge_plan(new: Iterable[Example], existing: Iterable[Example]) -> MergePlan:
@@ -229,7 +175,7 @@ def import_file(
     source = Path(source)
     data: NluData = read_nlu(source, text_column=text_column, label_column=label_column)
     target = Path(out) if out else DEFAULT_IMPORT_DIR / f"imported_{_slug(source.stem)}.yml"
-    if target.suffix.lower() not in (".yml", ".yaml"):
+    if target.suffix.lower() not in YAML_SUFFIXES:
         raise DataImportError(
             f"expected the output to be a .yml file, found {target}; pass --out NAME.yml"
         )

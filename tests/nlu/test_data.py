@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from datasets import DatasetDict
 
+import nlu.data
+import nlu.data.rasa_yaml
+import nlu.importer
 from nlu.data import (
     DataFormatError,
     DataNotFoundError,
@@ -22,6 +27,7 @@ from nlu.data import (
 )
 from tests.nlu.conftest import line_of
 
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = FIXTURES / "project"
 TABLES = FIXTURES / "tables"
@@ -356,3 +362,24 @@ def test_load_dataset_with_fewer_intents_than_min_labels_raises() -> None:
         TooFewLabelsError, match=r"expected at least 2 distinct intents .* found 1 \['greet'\]"
     ):
         load_dataset(PROJECT / "nlu" / "extra" / "greetings.yaml", min_labels=2)
+
+
+# --- the package ---------------------------------------------------------------------
+
+
+def test_importing_nlu_data_loads_no_ml_library() -> None:
+    code = (
+        "import sys\nimport nlu.data, nlu.importer, nlu.validate\n"
+        "heavy = {'torch', 'transformers', 'datasets'} & set(sys.modules)\n"
+        "assert not heavy, f'import nlu.data loaded {sorted(heavy)}'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_rasa_yaml_writer_is_one_function_wherever_it_is_imported_from() -> None:
+    for name in ("clean_text", "format_example", "render_rasa_nlu", "write_rasa_nlu"):
+        assert getattr(nlu.importer, name) is getattr(nlu.data, name)
+        assert getattr(nlu.data, name) is getattr(nlu.data.rasa_yaml, name)
