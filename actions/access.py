@@ -21,15 +21,9 @@ from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.base import EventList, Turn
 from actions.config import get_settings
+from actions.lookup_failures import lookup_failures, record_lookup_failure
 from actions.models import Order
-from actions.orders import (
-    email_matches,
-    find_order,
-    lookup_failures,
-    orders_of_customer,
-    owned_by,
-    record_lookup_failure,
-)
+from actions.orders import email_matches, find_order, orders_of_customer, owned_by
 from actions.replies import ask_buttons, day, money, truncate
 
 CONVERSATION_WINDOW = timedelta(days=1)

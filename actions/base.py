@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from actions.errors import ActionsError
 from actions.orders import normalise_order_number
 from actions.parsing import MAX_TEXT_CHARS, ORDER_ID_RE, extract_order_id
-from actions.search import ProductHit
+from actions.ranking import ProductHit
 from actions.store import ready_session_factory
 from actions.types import Button
 

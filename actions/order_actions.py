@@ -15,19 +15,16 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from actions.access import actor, load_order, may_see
 from actions.base import EventList, ShopAction, Turn, slot_events
 from actions.models import Order, OrderStatus
-from actions.orders import (
+from actions.order_changes import (
     CANCELLABLE,
-    GENERIC_ADDRESS,
     CancelOutcome,
     audit,
     cancel_order,
     change_shipping_address,
     create_pending_change,
-    find_order_by_invoice,
-    mask_address,
-    orders_of_customer,
     take_pending_change,
 )
+from actions.orders import GENERIC_ADDRESS, find_order_by_invoice, mask_address, orders_of_customer
 from actions.parsing import extract_address
 from actions.replies import ask_buttons, day, money, truncate
 from privacy import has_placeholder

@@ -15,21 +15,19 @@ from actions.parsing import (
     split_comparison,
 )
 from actions.personal import history, personal_picks
+from actions.query import ParsedQuery, categories_of, parse_query
+from actions.ranking import ProductHit
 from actions.replies import ask_buttons, money, product_list, truncate
 from actions.search import (
-    ParsedQuery,
-    ProductHit,
     Resolution,
     bought_together,
-    categories_of,
     get_product,
-    parse_query,
     resolve_product,
     search_parsed,
     similar_products,
     top_rated,
-    vocabulary,
 )
+from actions.vocabulary import vocabulary
 
 _TRY_SEARCH = 'Try the product\'s name as it appears in the shop (e.g. "iPhone X"), or ask me to search (e.g. "wireless earphones under $100").'
 

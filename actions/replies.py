@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from actions.search import ProductHit
+from actions.ranking import ProductHit
 from actions.types import Button
 
 

@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from actions import store  # noqa: E402
+from actions.catalog_source import ProductRow, load_products  # noqa: E402
 from actions.config import get_settings  # noqa: E402
 from actions.models import Cart, CartLine, Customer  # noqa: E402
 from actions.search import (  # noqa: E402
@@ -41,9 +42,8 @@ from actions.search import (  # noqa: E402
     search_products,
     similar_products,
     top_rated,
-    vocabulary,
 )
-from actions.seed import ProductRow, load_products  # noqa: E402
+from actions.vocabulary import vocabulary  # noqa: E402
 
 DOC = REPO / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- begin:search -->", "<!-- end:search -->"

@@ -421,32 +421,50 @@ class Product:
     nouns: tuple[str, ...]
 
 
-CATEGORY_WORDS: dict[str, list[str]] = {
-    "beauty": ["beauty products", "makeup", "cosmetics", "beauty"],
-    "fragrances": ["fragrances", "perfume", "perfumes", "fragrance"],
-    "furniture": ["furniture"],
-    "groceries": ["groceries", "food", "grocery"],
-    "home-decoration": ["home decoration", "home decor", "decor", "decorations"],
-    "kitchen-accessories": ["kitchen accessories", "kitchen stuff", "kitchenware", "kitchen tools"],
-    "laptops": ["laptops", "laptop", "notebooks"],
-    "mens-shirts": ["men's shirts", "mens shirts", "shirts for men", "shirts"],
-    "mens-shoes": ["men's shoes", "mens shoes", "shoes for men", "sneakers"],
-    "mens-watches": ["men's watches", "mens watches", "watches for men"],
-    "mobile-accessories": ["mobile accessories", "phone accessories", "phone accessory"],
-    "motorcycle": ["motorcycles", "motorbikes", "motorcycle", "bikes"],
-    "skin-care": ["skin care", "skincare", "skin care products"],
-    "smartphones": ["smartphones", "phones", "mobile phones", "smartphone", "cell phones"],
-    "sports-accessories": ["sports accessories", "sports gear", "sports equipment"],
-    "sunglasses": ["sunglasses", "sun glasses", "shades"],
-    "tablets": ["tablets", "tablet", "ipads"],
-    "tops": ["tops", "womens tops"],
-    "vehicle": ["cars", "vehicles", "car"],
-    "womens-bags": ["women's bags", "womens bags", "handbags", "bags"],
-    "womens-dresses": ["women's dresses", "dresses", "womens dresses"],
-    "womens-jewellery": ["jewellery", "jewelry", "women's jewellery", "earrings"],
-    "womens-shoes": ["women's shoes", "womens shoes", "heels", "ladies shoes"],
-    "womens-watches": ["women's watches", "womens watches", "ladies watches"],
-}
+# Shared with search: each category's phrases live in `actions/data/categories.yml`
+# (its header says which keys each reader uses). The builder samples `phrases`, then
+# `training_only`, by position, so their order is part of the output.
+CATEGORIES_FILE = ROOT / "actions" / "data" / "categories.yml"
+
+
+def load_category_words(path: Path = CATEGORIES_FILE) -> dict[str, list[str]]:
+    """The phrases the builder uses for each category slug, in file order.
+
+    Args:
+        path: The category phrases file shared with search.
+
+    Returns:
+        Per slug, its `phrases` followed by its `training_only` phrases.
+
+    Raises:
+        TrainingDataError: The file is missing or a category has no `phrases` list.
+    """
+    if not path.is_file():
+        raise TrainingDataError(
+            f"expected the category phrases (shared with search) at {path}, but it was not "
+            "found; restore actions/data/categories.yml from git"
+        )
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    categories = data.get("categories") if isinstance(data, dict) else None
+    if not isinstance(categories, dict) or not categories:
+        raise TrainingDataError(
+            f"expected a `categories:` mapping of slug to phrases in {path}, but found "
+            f"{type(categories).__name__}; restore the file from git"
+        )
+    words: dict[str, list[str]] = {}
+    for slug, entry in categories.items():
+        phrases = entry.get("phrases") if isinstance(entry, dict) else None
+        extra = entry.get("training_only", []) if isinstance(entry, dict) else None
+        if not isinstance(phrases, list) or not phrases or not isinstance(extra, list):
+            raise TrainingDataError(
+                f"expected category {slug!r} in {path} to have a non-empty `phrases` list "
+                f"(and optionally a `training_only` list), but found {entry!r}; fix that entry"
+            )
+        words[str(slug)] = [str(w) for w in [*phrases, *extra]]
+    return words
+
+
+CATEGORY_WORDS = load_category_words()
 
 
 # Words that end a title without naming the thing: colours, sizes, filler.
@@ -579,7 +597,7 @@ def load_catalog(sources: Path) -> list[Product]:
         if category not in CATEGORY_WORDS:
             raise TrainingDataError(
                 f"expected a category from {sorted(CATEGORY_WORDS)}, but product {title!r} "
-                f"has {category!r}; add its words to CATEGORY_WORDS in this script"
+                f"has {category!r}; add its phrases to {CATEGORIES_FILE.relative_to(ROOT)}"
             )
         brand = item.get("brand") or None
         tags = [str(t) for t in item.get("tags", [])]

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from actions.lookup_failures import record_lookup_failure
 from actions.models import OrderLookupFailure, SupportTicket
-from actions.orders import record_lookup_failure, utcnow
+from actions.orders import utcnow
 from actions.store import session_scope
 from bot.review.store import TurnReview
 from bot.store import Conversation, TranscriptStore, Turn, TurnRecord

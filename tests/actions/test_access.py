@@ -16,6 +16,7 @@ from sqlalchemy import update
 from actions import store
 from actions.access import CONVERSATION_WINDOW
 from actions.handoff_actions import ActionHandoff
+from actions.lookup_failures import lookup_failures
 from actions.models import Order
 from actions.order_actions import (
     ActionCancelOrder,
@@ -26,7 +27,7 @@ from actions.order_actions import (
     ActionOrderStatus,
     ActionRefundStatus,
 )
-from actions.orders import find_order, lookup_failures
+from actions.orders import find_order
 from actions.replies import money
 from tests.actions.conftest import (
     SENDER,

@@ -11,23 +11,23 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from actions import orders, store
+from actions.lookup_failures import (
+    lookup_failures,
+    purge_lookup_failures,
+    record_lookup_failure,
+)
 from actions.models import Customer, Order, OrderAudit, OrderLookupFailure, PendingChange
+from actions.order_changes import audit, create_pending_change, take_pending_change
 from actions.orders import (
     GENERIC_ADDRESS,
-    audit,
-    create_pending_change,
     email_matches,
     find_order,
     find_order_by_invoice,
-    lookup_failures,
     mask_address,
     new_order_number,
     normalise_order_number,
     orders_of_customer,
     owned_by,
-    purge_lookup_failures,
-    record_lookup_failure,
-    take_pending_change,
     utcnow,
 )
 from tests.actions.conftest import first_order, load_order, seed_store

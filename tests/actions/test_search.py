@@ -6,15 +6,13 @@ import pytest
 from sqlalchemy.orm import Session
 
 from actions.search import (
-    base_forms,
     bought_together,
-    english_words,
     resolve_product,
     search_products,
     similar_products,
     top_rated,
-    vocabulary,
 )
+from actions.vocabulary import base_forms, english_words, vocabulary
 
 # Real words one typo away from a catalog word: the old vocabulary-level correction
 # turned each into that catalog word (cards → cars, hoses → house, jacket → racket, ...).
