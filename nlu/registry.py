@@ -15,6 +15,10 @@ Fail-safe rules: `promote` and `rollback` first load the model and parse one mes
 whose promoted model does not load serves the last good one of the history and says
 why (`LiveModel.degraded_reason`).
 
+The file's format, locking and version names are `nlu.registry_file`; serving the
+current model and swapping in a promoted one is `nlu.live_model.LiveModel` (both
+re-exported here).
+
 >>> registry = Registry(Path("models"))
 >>> registry.current_path()  # doctest: +SKIP
 PosixPath('models/versions/20261128T020000-3f2a9c1b')
@@ -22,41 +26,33 @@ PosixPath('models/versions/20261128T020000-3f2a9c1b')
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
-import logging
 import os
-import re
 import shutil
 import tempfile
-import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
 
-from nlu.errors import NluError
+from nlu.live_model import LiveModel as LiveModel
+from nlu.registry_file import FORMAT as FORMAT
+from nlu.registry_file import LOCK_FILE as LOCK_FILE
+from nlu.registry_file import REGISTRY_FILE as REGISTRY_FILE
+from nlu.registry_file import VERSION_NAME as VERSION_NAME
+from nlu.registry_file import InvalidVersionError as InvalidVersionError
+from nlu.registry_file import (
+    ModelVersion,
+    RegistryError,
+    RegistryState,
+    Status,
+    check_version_name,
+    locked_state,
+    read_state,
+)
 
-logger = logging.getLogger(__name__)
-
-REGISTRY_FILE = "registry.json"
-LOCK_FILE = ".registry.lock"
 VERSIONS_DIR = "versions"
 ARTIFACT_FILE = "shopintent.json"
-FORMAT = 1
-# A version name is one folder name: no separators, no "..", not hidden.
-VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # What `smoke_test` (and the bot, before it swaps a model in) parses.
 SMOKE_TEXT = "where is my order?"
-
-Status = Literal["candidate", "promoted", "rejected"]
-
-
-class RegistryError(NluError):
-    """The registry file or folder is missing, unreadable or inconsistent."""
 
 
 class UnknownVersionError(RegistryError):
@@ -67,29 +63,8 @@ class RollbackError(RegistryError):
     """There is no earlier promoted version to roll back to."""
 
 
-class InvalidVersionError(RegistryError):
-    """A version name is not one safe folder name, or a path leaves the registry."""
-
-
 class BrokenModelError(RegistryError):
     """A model folder does not load, or the loaded model cannot parse a message."""
-
-
-def check_version_name(version: str) -> str:
-    """Return `version` if it is a safe folder name for the registry.
-
-    Raises:
-        InvalidVersionError: It is empty, too long, holds a separator or `..`, or
-            starts with a dot or a dash.
-    """
-    if not isinstance(version, str) or not VERSION_NAME.fullmatch(version) or ".." in version:
-        raise InvalidVersionError(
-            f"expected a version name of letters, digits, '.', '_' and '-' (1-100 "
-            f"characters, starting with a letter or digit, no '..'), like "
-            f"20261128T020000-3f2a9c1b, but found {version!r}; the name comes from the "
-            "artifact's `created` and `data_hash` fields, so fix those in shopintent.json."
-        )
-    return version
 
 
 def smoke_test(folder: Path) -> None:
@@ -119,77 +94,6 @@ def smoke_test(folder: Path) -> None:
             f"{backend}), but it failed ({type(exc).__name__}: {exc}); the serving model was "
             "left as it was. Retrain it (`shopintent retrain`) or register an intact copy."
         ) from exc
-
-
-@dataclass
-class ModelVersion:
-    """One model version held by the registry.
-
-    Attributes:
-        version: The artifact's `model_version` (creation time + training-data hash).
-        path: Folder of the artifact, relative to the registry root.
-        created_at: ISO-8601 UTC time the version was registered.
-        source: How it got here: `retrain`, `register` (an existing folder copied in).
-        status: `candidate` (never served), `promoted` (served now or before), `rejected`.
-        note: Free text: the gate's verdict, the folder it was copied from, ...
-        metrics: Evaluation numbers worth keeping next to the version (macro-F1, ...).
-    """
-
-    version: str
-    path: str
-    created_at: str
-    source: str
-    status: Status = "candidate"
-    note: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class RegistryState:
-    """The parsed content of `registry.json`."""
-
-    current: str | None = None
-    history: list[str] = field(default_factory=list)
-    versions: dict[str, ModelVersion] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "current": self.current,
-            "history": self.history,
-            "versions": {name: asdict(v) for name, v in self.versions.items()},
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], where: Path) -> RegistryState:
-        if not isinstance(data, dict) or not isinstance(data.get("versions", {}), dict):
-            raise RegistryError(
-                f"expected {where} to hold a JSON object with 'current', 'history' and "
-                f"'versions', but found {type(data).__name__}; restore it from a backup or "
-                "delete it and re-register the model folders with `shopintent models register`."
-            )
-        try:
-            versions = {
-                str(name): ModelVersion(**{k: v for k, v in entry.items() if k in _VERSION_FIELDS})
-                for name, entry in data.get("versions", {}).items()
-            }
-            current, history = data.get("current"), data.get("history", [])
-            if not isinstance(history, list) or not isinstance(current, str | None):
-                raise TypeError("'current' must be a string or null, 'history' a list")
-            if not all(
-                isinstance(v.path, str) and isinstance(v.version, str) for v in versions.values()
-            ):
-                raise TypeError("each version's 'version' and 'path' must be strings")
-        except (TypeError, AttributeError) as exc:
-            raise RegistryError(
-                f"expected {where} to hold versions with 'version', 'path', 'created_at' and "
-                f"'source', but it does not ({exc}); restore it from a backup or delete it and "
-                "re-register the model folders with `shopintent models register`."
-            ) from exc
-        return cls(current=current, history=[str(v) for v in history], versions=versions)
-
-
-_VERSION_FIELDS = set(ModelVersion.__dataclass_fields__)
 
 
 def _now() -> str:
@@ -222,18 +126,7 @@ class Registry:
         Raises:
             RegistryError: The file is not valid JSON of the expected shape.
         """
-        try:
-            text = self.file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return RegistryState()
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise RegistryError(
-                f"expected {self.file} to be JSON, but it does not parse ({exc}); restore it "
-                "from a backup or delete it and re-register the model folders."
-            ) from exc
-        return RegistryState.from_json(data, self.file)
+        return read_state(self.file)
 
     def versions(self) -> list[ModelVersion]:
         """All versions, oldest first."""
@@ -300,31 +193,6 @@ class Registry:
 
     # -- writing -----------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[RegistryState]:
-        """Read-modify-write under an exclusive file lock; saves the state on exit."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / LOCK_FILE, "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                state = self.load()
-                yield state
-                self._save(state)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def _save(self, state: RegistryState) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".registry-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(state.to_json(), f, indent=2)
-                f.write("\n")
-            os.replace(tmp, self.file)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-
     def staging_dir(self) -> Path:
         """Create an empty folder inside the registry for a trainer to write a new artifact to.
 
@@ -374,7 +242,7 @@ class Registry:
         version = check_version_name(ArtifactMeta.load(folder).model_version)
         target = self.root / VERSIONS_DIR / version
         self.path_for(ModelVersion(version, f"{VERSIONS_DIR}/{version}", "", ""))
-        with self._locked() as state:
+        with locked_state(self.root) as state:
             if version in state.versions and (self.root / state.versions[version].path).is_dir():
                 if folder.parent == target.parent and folder.name.startswith(".staging-"):
                     shutil.rmtree(folder, ignore_errors=True)
@@ -405,7 +273,7 @@ class Registry:
         metrics: dict[str, float] | None = None,
     ) -> ModelVersion:
         """Update a version's status, note or metrics (the pointer does not move)."""
-        with self._locked() as state:
+        with locked_state(self.root) as state:
             entry = self._get(state, version)
             if status is not None:
                 entry.status = status
@@ -438,7 +306,7 @@ class Registry:
             BrokenModelError: The model does not load or parse (the pointer stays).
         """
         self._usable(self.get(version))
-        with self._locked() as state:
+        with locked_state(self.root) as state:
             entry = self._get(state, version)
             entry.status = "promoted"
             if state.current != version:
@@ -456,7 +324,7 @@ class Registry:
         history = self.load().history
         if len(history) >= 2:
             self._usable(self.get(history[-2]))
-        with self._locked() as state:
+        with locked_state(self.root) as state:
             if len(state.history) < 2:
                 raise RollbackError(
                     "expected an earlier promoted version to roll back to, but the history "
@@ -467,184 +335,3 @@ class Registry:
             state.current = state.history[-1]
             entry = self._get(state, state.current)
         return entry
-
-
-M = TypeVar("M")
-
-
-class LiveModel(Generic[M]):
-    """Serves the registry's current model and swaps in a newly promoted one live.
-
-    `get()` costs one `stat` at most every `check_interval` seconds. When the pointer
-    moved, the new model loads in a background thread while requests keep using the
-    old one; the swap is a single reference assignment, so no request is dropped or
-    sees half a model. A model that fails to load is logged and the old one keeps serving.
-
-    At start-up a current version that fails to load (or a `registry.json` that does not
-    parse) falls back to the versions promoted before it, newest first, then to
-    `fallback`. Whenever the model serving is not the one the registry points at,
-    `degraded_reason` says why.
-
-    Args:
-        registry: Where to look for the current pointer.
-        loader: Loads a model folder (e.g. `IntentClassifier.load`).
-        fallback: Folder to serve while the registry has no current version (e.g. `models/default`).
-        check_interval: Seconds between two looks at the registry.
-        use_registry: False serves `fallback` only and never looks at the registry.
-        probe: Run on a freshly loaded model before it serves (e.g. parse one message);
-            raising counts as a failed load.
-    """
-
-    def __init__(
-        self,
-        registry: Registry,
-        loader: Callable[[Path], M],
-        *,
-        fallback: Path | None = None,
-        check_interval: float = 2.0,
-        use_registry: bool = True,
-        probe: Callable[[M], object] | None = None,
-    ) -> None:
-        self.registry = registry
-        self.use_registry = use_registry
-        self.loader = loader
-        self.fallback = fallback
-        self.check_interval = check_interval
-        self.probe = probe
-        self._model: M | None = None
-        self._version: str | None = None
-        self._stamp: tuple[int, int, int] | None = None
-        self._checked_at = 0.0
-        self._lock = threading.Lock()
-        self._loading: threading.Thread | None = None
-        self.last_error: str | None = None
-        self._degraded: str | None = None
-
-    def _load(self, path: Path) -> M:
-        model = self.loader(path)
-        if self.probe is not None:
-            self.probe(model)
-        return model
-
-    def _candidates(self) -> tuple[list[tuple[Path, str | None]], list[str]]:
-        """What to try at start-up, best first, and the problems found on the way."""
-        candidates: list[tuple[Path, str | None]] = []
-        problems: list[str] = []
-        if self.use_registry:
-            try:
-                state = self.registry.load()
-            except RegistryError as exc:
-                problems.append(str(exc))
-                state = RegistryState()
-            names = [state.current] if state.current else []
-            names += [v for v in reversed(state.history) if v not in names]
-            for name in dict.fromkeys(names):
-                entry = state.versions.get(name) if name else None
-                if entry is None:
-                    continue
-                try:
-                    candidates.append((self.registry.path_for(entry), entry.version))
-                except RegistryError as exc:
-                    problems.append(str(exc))
-        if self.fallback is not None:
-            candidates.append((self.fallback, None))
-        return candidates, problems
-
-    def load_now(self) -> M:
-        """Load the current model synchronously (or the last good one); call once at start-up.
-
-        Raises:
-            RegistryError: Neither a current version nor a fallback folder exists.
-            Exception: What loading the only (or the first) candidate raised, when none loads.
-        """
-        self._stamp = self.registry.stamp() if self.use_registry else None
-        candidates, problems = self._candidates()
-        if not candidates:
-            if problems:
-                raise RegistryError("; ".join(problems))
-            raise RegistryError(
-                f"expected a promoted model in {self.registry.file} or a fallback model folder, "
-                "but found neither; train one with `shopintent train` or `shopintent retrain`."
-            )
-        first_error: Exception | None = None
-        for path, version in candidates:
-            try:
-                model = self._load(path)
-            except Exception as exc:
-                first_error = first_error or exc
-                problems.append(f"{version or path} failed to load ({type(exc).__name__}: {exc})")
-                logger.exception("could not load the model %s", version or path)
-                continue
-            with self._lock:
-                self._model, self._version = model, version
-                self._degraded = (
-                    "; ".join([*problems, f"serving {version or path} instead"])
-                    if problems
-                    else None
-                )
-            if self._degraded:
-                logger.error("model degraded: %s", self._degraded)
-            self._checked_at = time.monotonic()
-            return model
-        raise first_error or RegistryError("; ".join(problems))
-
-    @property
-    def version(self) -> str | None:
-        """Registry version of the model being served (None for the fallback folder)."""
-        return self._version
-
-    @property
-    def degraded_reason(self) -> str | None:
-        """Why the model serving is not the registry's current one (None when it is)."""
-        return self._degraded
-
-    def get(self) -> M:
-        """The model to answer this request with; may start a background reload."""
-        if self._model is None:
-            return self.load_now()
-        self.maybe_reload()
-        return self._model
-
-    def maybe_reload(self, *, wait: bool = False) -> None:
-        """Look at the registry (rate-limited) and start loading a newly promoted model."""
-        if not self.use_registry:
-            return
-        now = time.monotonic()
-        if not wait and now - self._checked_at < self.check_interval:
-            return
-        self._checked_at = now
-        stamp = self.registry.stamp()
-        if stamp == self._stamp:
-            return
-        with self._lock:
-            if self._loading is not None and self._loading.is_alive():
-                return
-            self._loading = threading.Thread(
-                target=self._reload, args=(stamp,), name="shopintent-model-reload", daemon=True
-            )
-            self._loading.start()
-            thread = self._loading
-        if wait:
-            thread.join()
-
-    def _reload(self, stamp: tuple[int, int, int] | None) -> None:
-        serving = self._version or self.fallback
-        try:
-            current = self.registry.current()
-            if current is None or current.version == self._version:
-                self._stamp = stamp
-                self._degraded = None
-                return
-            model = self._load(self.registry.path_for(current))
-        except Exception as exc:  # a broken candidate must never take the bot down
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            self._degraded = f"{self.last_error}; still serving {serving}"
-            logger.exception("could not load the promoted model; the old one keeps serving")
-            self._stamp = stamp
-            return
-        with self._lock:
-            self._model, self._version = model, current.version
-            self._stamp = stamp
-            self.last_error = None
-            self._degraded = None
-        logger.info("now serving model %s", current.version)

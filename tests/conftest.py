@@ -31,6 +31,9 @@ MODEL_CACHE = ROOT / ".pytest_cache" / "shopintent-models"
 # Code whose changes must retrain the cached models.
 _ARTIFACT_CODE = (
     "training.py",
+    "training_data.py",
+    "fine_tuning.py",
+    "training_artifact.py",
     "artifact.py",
     "calibration.py",
     "pooling.py",
