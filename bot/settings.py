@@ -10,6 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.ratelimit import parse_limit
+from core.paths import DEFAULT_MODEL_DIR
 
 DEFAULT_DATABASE_URL = "sqlite:///shopintent.db"
 MIN_REVIEW_TOKEN_CHARS = 32
@@ -23,7 +24,7 @@ class BotSettings(BaseSettings):
     )
 
     model_dir: Path = Field(
-        default=Path("models/default"), description="trained model artifact folder"
+        default=Path(DEFAULT_MODEL_DIR), description="trained model artifact folder"
     )
     domain_path: Path = Field(
         default=Path("training_data/domain.yml"), description="Rasa domain file"

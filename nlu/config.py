@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.paths import DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR
 from core.wire import OOS_LABEL
 from nlu.calibration import DEFAULT_MIN_CONFIDENCE
 from nlu.errors import NluError
@@ -23,8 +24,7 @@ from nlu.errors import NluError
 OOS_METHODS = ("softmax", "mahalanobis", "knn")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 POOLINGS = ("mean", "cls")
-DEFAULT_MODEL_DIR = "models/default"
-DEFAULT_DATA = "training_data"
+DEFAULT_DATA = DEFAULT_DATA_DIR  # the name `TrainConfig` and the CLI use
 
 
 class ConfigError(NluError, ValueError):

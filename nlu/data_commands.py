@@ -7,7 +7,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DATA = Path("training_data")
+from core.paths import DEFAULT_DATA_DIR
+
+DEFAULT_DATA = Path(DEFAULT_DATA_DIR)
 
 
 def _positive_int(value: str) -> int:

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.paths import DEFAULT_DATA_DIR
 from nlu.data import Example, NluData, read_nlu
 from nlu.data.rasa_yaml import (
     RASA_VERSION,
@@ -51,7 +52,7 @@ __all__ = [
     "write_rasa_nlu",
 ]
 
-DEFAULT_TRAINING_DATA = Path("training_data")
+DEFAULT_TRAINING_DATA = Path(DEFAULT_DATA_DIR)
 DEFAULT_IMPORT_DIR = DEFAULT_TRAINING_DATA / "nlu"
 
 

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.paths import ARTIFACT_FILE
 from nlu.live_model import LiveModel as LiveModel
 from nlu.registry_file import FORMAT as FORMAT
 from nlu.registry_file import LOCK_FILE as LOCK_FILE
@@ -50,7 +51,6 @@ from nlu.registry_file import (
 )
 
 VERSIONS_DIR = "versions"
-ARTIFACT_FILE = "shopintent.json"
 # What `smoke_test` (and the bot, before it swaps a model in) parses.
 SMOKE_TEXT = "where is my order?"
 

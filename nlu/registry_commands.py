@@ -10,8 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from core.paths import DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR
+
 DEFAULT_REGISTRY = Path("models")
-DEFAULT_DATA = "training_data/nlu"
+DEFAULT_DATA = f"{DEFAULT_DATA_DIR}/nlu"
 
 
 def _add_registry_option(parser: argparse.ArgumentParser) -> None:
@@ -139,7 +141,7 @@ def _register_retrain(sub: Any) -> None:
     p.add_argument(
         "--baseline",
         type=Path,
-        default=Path("models/default"),
+        default=Path(DEFAULT_MODEL_DIR),
         metavar="DIR",
         help="model serving while the registry is empty (default: %(default)s)",
     )
@@ -215,7 +217,7 @@ def _register_import(sub: Any) -> None:
     p.add_argument(
         "--training-data",
         type=Path,
-        default=Path("training_data"),
+        default=Path(DEFAULT_DATA_DIR),
         metavar="DIR",
         help="the project's data folder, checked for duplicates (default: %(default)s)",
     )

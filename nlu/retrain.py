@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.paths import ARTIFACT_FILE
+from core.paths import ARTIFACT_FILE, DEFAULT_MODEL_DIR
 from core.wire import FALLBACK_INTENT, OOS_LABEL
 from nlu.config import TrainConfig
 from nlu.data import Example, read_nlu
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 DEFAULT_ANNOTATIONS = Path("training_data/annotated.yml")
 DEFAULT_TEST_DATA = Path("training_data/test")
 DEFAULT_REGISTRY = Path("models")
-DEFAULT_BASELINE = Path("models/default")
+DEFAULT_BASELINE = Path(DEFAULT_MODEL_DIR)
 METRICS = ("accuracy", "macro_f1")
 
 

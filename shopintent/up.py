@@ -18,10 +18,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from core.paths import ARTIFACT_FILE
+from core.paths import ARTIFACT_FILE, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR
 
-DEFAULT_DATA = Path("training_data")
-DEFAULT_MODEL = Path("models/default")
+DEFAULT_DATA = Path(DEFAULT_DATA_DIR)
+DEFAULT_MODEL = Path(DEFAULT_MODEL_DIR)
 DEFAULT_RECS = Path("models/recs")
 STOP_GRACE_S = 10.0
 START_TIMEOUT_S = 180.0

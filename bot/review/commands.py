@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from core.paths import DEFAULT_DATA_DIR
+
 
 def register(sub: Any) -> None:
     """Add the `review` command group to the `shopintent` subparsers."""
@@ -35,7 +37,7 @@ def register(sub: Any) -> None:
     export.add_argument(
         "--training-data",
         type=Path,
-        default=Path("training_data"),
+        default=Path(DEFAULT_DATA_DIR),
         metavar="DIR",
         help="data folder checked for conflicting labels (default: %(default)s)",
     )

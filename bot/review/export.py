@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from bot.review.store import reviewed_annotations
+from core.paths import DEFAULT_DATA_DIR
 from nlu.data import Example
 from nlu.importer import Conflict, MergePlan, merge_plan, read_existing, render_rasa_nlu
 
@@ -56,7 +57,7 @@ def render_annotations(engine: Engine) -> str:
 
 
 def export_annotations(
-    engine: Engine, out: Path = DEFAULT_OUT, *, training_data: Path | None = Path("training_data")
+    engine: Engine, out: Path = DEFAULT_OUT, *, training_data: Path | None = Path(DEFAULT_DATA_DIR)
 ) -> ExportResult:
     """Write the reviewed turns to `out`, skipping conflicts with the training data.
 
