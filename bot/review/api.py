@@ -223,7 +223,7 @@ def analytics(engine: DB, handoff: Handoff, days: Annotated[int, Query(ge=1, le=
     """The numbers behind /review/analytics."""
     from dataclasses import asdict
 
-    from bot.analytics import summarise
+    from bot.review.analytics import summarise
 
     return asdict(summarise(engine, days=days, handoff_action=handoff))
 

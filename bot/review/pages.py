@@ -391,8 +391,8 @@ def analytics_page(
     """Volume per day, intent distribution, fallback and handoff rates, review progress."""
     if access is None:
         return _login_page(request, review)
-    from bot.analytics import charts, summarise
     from bot.handoff.service import REASON_LABELS
+    from bot.review.analytics import charts, summarise
 
     days = min(max(days, 1), 366)
     summary = summarise(engine, days=days, handoff_action=handoff)

@@ -12,7 +12,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import text as sql
 
-from bot.analytics import charts, summarise
+from bot.review.analytics import charts, summarise
 from bot.review.auth import COOKIE
 from bot.review.export import export_annotations
 from bot.review.settings import ReviewSettings, get_review_settings

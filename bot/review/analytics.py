@@ -1,4 +1,4 @@
-"""Transcript analytics: volume per day, intents, fallback and handoff rates, review progress,
+"""Transcript analytics for the review pages: volume per day, intents, fallback and handoff rates,
 and the live handoff (handoffs by reason, time to the first agent reply).
 
 `summarise` aggregates in SQL (GROUP BY), so it stays cheap on a large `bot_turns`
