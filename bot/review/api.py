@@ -104,7 +104,7 @@ class BulkIn(BaseModel):
     """One action for many turns."""
 
     ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(min_length=1, max_length=1000)
-    action: Literal["correct", "relabel", "out_of_scope", "ignore"]
+    action: store.ReviewAction
     intent: str | None = Field(None, max_length=100, description="needed by `relabel`")
 
 
@@ -112,14 +112,6 @@ class ReviewedOut(BaseModel):
     """How many turns a review call changed."""
 
     reviewed: int
-
-
-_VERDICT_OF: dict[str, store.Verdict] = {
-    "correct": "correct",
-    "relabel": "relabeled",
-    "out_of_scope": "out_of_scope",
-    "ignore": "ignored",
-}
 
 
 @router.get("/turns", response_model=TurnPage, summary="List turns, least confident first")
@@ -190,7 +182,7 @@ def clear_review(turn_id: TurnId, engine: DB) -> dict[str, int]:
 @router.post("/bulk", response_model=ReviewedOut, summary="One action for many turns")
 def bulk_review(body: BulkIn, engine: DB) -> dict[str, int]:
     """Apply `correct`, `relabel` (with `intent`), `out_of_scope` or `ignore` to every id."""
-    verdict = _VERDICT_OF[body.action]
+    verdict = store.VERDICT_OF_ACTION[body.action]
     return {"reviewed": store.review_turns(engine, body.ids, verdict, intent=body.intent)}
 
 

@@ -327,23 +327,17 @@ def turn_page(
     )
 
 
-_ACTIONS: dict[str, store.Verdict] = {
-    "correct": "correct",
-    "relabel": "relabeled",
-    "out_of_scope": "out_of_scope",
-    "ignore": "ignored",
-}
-
-
 def _apply(engine: Engine, ids: list[int], form: dict[str, list[str]], intent_key: str) -> None:
     action = _first(form, "action")
     if action == "undo":
         store.clear_reviews(engine, ids)
         return
-    if action not in _ACTIONS:
-        raise FormError(f"expected an action in {[*_ACTIONS, 'undo']}, found {action!r}")
+    if action not in store.VERDICT_OF_ACTION:
+        raise FormError(
+            f"expected an action in {[*store.VERDICT_OF_ACTION, 'undo']}, found {action!r}"
+        )
     intent = _first(form, intent_key) or _first(form, "intent") or None
-    store.review_turns(engine, ids, _ACTIONS[action], intent=intent)
+    store.review_turns(engine, ids, store.VERDICT_OF_ACTION[action], intent=intent)
 
 
 @router.post("/turns/{turn_id}")

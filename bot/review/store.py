@@ -30,6 +30,15 @@ OUT_OF_SCOPE = "out_of_scope"
 FALLBACK_INTENTS = (FALLBACK_INTENT, OUT_OF_SCOPE)
 Verdict = Literal["correct", "relabeled", "out_of_scope", "ignored"]
 VERDICTS: tuple[Verdict, ...] = ("correct", "relabeled", "out_of_scope", "ignored")
+# What a reviewer does to a turn (the API's bulk `action`, the pages' buttons) and the
+# verdict it records.
+ReviewAction = Literal["correct", "relabel", "out_of_scope", "ignore"]
+VERDICT_OF_ACTION: dict[ReviewAction, Verdict] = {
+    "correct": "correct",
+    "relabel": "relabeled",
+    "out_of_scope": "out_of_scope",
+    "ignore": "ignored",
+}
 _INTENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,99}$")
 
 
