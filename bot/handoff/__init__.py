@@ -8,13 +8,12 @@ releases or closes it, and the bot answers again. Messages reach the widget live
 (`/webhooks/rest/stream`, or `/webhooks/rest/poll`), across workers through PostgreSQL
 `LISTEN/NOTIFY` or Redis pub/sub, with the database as the record. See docs/handoff.md.
 
-`install(app, settings, ...)` adds the routes; the app's lifespan calls `start` and
-`HandoffService.aclose`.
+`install(app)` adds the routes (their dependencies are in `bot.handoff.deps`); the app's
+lifespan calls `start` and `HandoffService.aclose`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.handoff import models  # noqa: F401  (registers the tables on bot.store.Base)
@@ -24,34 +23,18 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from bot.domain import Domain
-    from bot.identity import ConversationIds
     from bot.settings import BotSettings
     from bot.store import TranscriptStore
 
 
-def install(
-    app: FastAPI,
-    settings: BotSettings,
-    conversations: ConversationIds,
-    server_caller: Callable[..., bool],
-) -> None:
+def install(app: FastAPI) -> None:
     """Add the agent console (`/agent`), its API (`/api/agent`) and the shopper's stream
-    and poll routes (`/webhooks/rest/stream`, `/webhooks/rest/poll`) to the bot's app.
-
-    Args:
-        app: The bot's app.
-        settings: Its settings.
-        conversations: Recognises the conversation ids the bot issued.
-        server_caller: The webhook's dependency that tells server callers (webhook token).
-    """
+    and poll routes (`/webhooks/rest/stream`, `/webhooks/rest/poll`) to the bot's app."""
     from bot.handoff import api, console, shopper
 
-    app.state.handoffs = None  # set by `start` in the lifespan when live handoff is on
     app.include_router(api.router)
     app.include_router(console.router)
-    app.include_router(
-        shopper.shopper_router(conversations, server_caller, settings.max_sender_chars)
-    )
+    app.include_router(shopper.router)
 
 
 async def start(

@@ -23,22 +23,23 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.handoff import sse
-from bot.handoff.deps import Handoffs
+from bot.handoff.deps import HandoffsDep
 from bot.handoff.errors import AgentCsrfError
 from bot.handoff.models import OPEN_STATES, STATES
 from bot.handoff.service import DEFAULT_AGENT, REASON_LABELS, HandoffService
 from bot.handoff.store import QUEUE_TOPIC, HandoffRow, HistoryEntry, MessageRow, conv_topic
-from bot.review.auth import ReviewAccess, Reviewer, require_review
+from bot.review.auth import ReviewAccess
+from bot.review.deps import ReviewerDep, require_reviewer
 
 MAX_ROW_ID = 2**63 - 1
 HandoffId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="the handoff's id as listed")]
 MAX_REPLY_CHARS = 2000
 StateFilter = Literal["waiting", "with_agent", "open", "released", "closed", "all"]
 
-router = APIRouter(prefix="/api/agent", tags=["agent"], dependencies=[Depends(require_review)])
+router = APIRouter(prefix="/api/agent", tags=["agent"], dependencies=[Depends(require_reviewer)])
 
 
-def check_csrf(request: Request, access: Reviewer) -> ReviewAccess:
+def check_csrf(request: Request, access: ReviewerDep) -> ReviewAccess:
     """A login session's POST must carry its CSRF token; Bearer callers need none.
 
     Raises:
@@ -54,7 +55,7 @@ def check_csrf(request: Request, access: Reviewer) -> ReviewAccess:
     return access
 
 
-Writer = Annotated[ReviewAccess, Depends(check_csrf)]
+WriterDep = Annotated[ReviewAccess, Depends(check_csrf)]
 
 
 class HandoffOut(BaseModel):
@@ -236,7 +237,7 @@ async def queue(service: HandoffService, state: StateFilter = "open") -> list[Ha
 
 
 @router.get("/handoffs", response_model=HandoffList)
-async def list_handoffs(service: Handoffs, state: StateFilter = "open") -> HandoffList:
+async def list_handoffs(service: HandoffsDep, state: StateFilter = "open") -> HandoffList:
     """Handoffs, oldest first: `waiting` (the queue), `with_agent`, `open` (both, the
     default), `released`, `closed` or `all`."""
     return HandoffList(items=await queue(service, state))
@@ -256,14 +257,14 @@ async def _detail(service: HandoffService, handoff_id: int) -> TranscriptOut:
 
 
 @router.get("/handoffs/{handoff_id}", response_model=TranscriptOut)
-async def get_handoff(handoff_id: HandoffId, service: Handoffs) -> TranscriptOut:
+async def get_handoff(handoff_id: HandoffId, service: HandoffsDep) -> TranscriptOut:
     """One handoff with the redacted transcript so far and the model's intents."""
     return await _detail(service, handoff_id)
 
 
 @router.post("/handoffs/{handoff_id}/claim", response_model=HandoffOut)
 async def claim(
-    handoff_id: HandoffId, service: Handoffs, _access: Writer, body: ClaimIn | None = None
+    handoff_id: HandoffId, service: HandoffsDep, _access: WriterDep, body: ClaimIn | None = None
 ) -> HandoffOut:
     """Take a waiting handoff: its shopper's messages are yours until you release or close
     it. 409 when someone claimed it first."""
@@ -273,7 +274,7 @@ async def claim(
 
 @router.post("/handoffs/{handoff_id}/messages", response_model=ReplyOut, status_code=201)
 async def reply(
-    handoff_id: HandoffId, body: ReplyIn, service: Handoffs, _access: Writer
+    handoff_id: HandoffId, body: ReplyIn, service: HandoffsDep, _access: WriterDep
 ) -> ReplyOut:
     """Write to the shopper (shown in the widget under your display name). The text is
     stored and sent redacted, like every transcript; 409 until the handoff is claimed."""
@@ -282,26 +283,26 @@ async def reply(
 
 
 @router.post("/handoffs/{handoff_id}/typing", status_code=204)
-async def typing(handoff_id: HandoffId, service: Handoffs, _access: Writer) -> Response:
+async def typing(handoff_id: HandoffId, service: HandoffsDep, _access: WriterDep) -> Response:
     """Show the shopper that you are typing (for a few seconds; send again while typing)."""
     await service.typing(handoff_id)
     return Response(status_code=204)
 
 
 @router.post("/handoffs/{handoff_id}/release", response_model=HandoffOut)
-async def release(handoff_id: HandoffId, service: Handoffs, _access: Writer) -> HandoffOut:
+async def release(handoff_id: HandoffId, service: HandoffsDep, _access: WriterDep) -> HandoffOut:
     """Hand the conversation back to the bot (the ticket stays open for the team)."""
     return handoff_out(await service.release(handoff_id))
 
 
 @router.post("/handoffs/{handoff_id}/close", response_model=HandoffOut)
-async def close(handoff_id: HandoffId, service: Handoffs, _access: Writer) -> HandoffOut:
+async def close(handoff_id: HandoffId, service: HandoffsDep, _access: WriterDep) -> HandoffOut:
     """End the handoff as done; the bot answers the shopper's next message."""
     return handoff_out(await service.close(handoff_id))
 
 
 @router.get("/canned", response_model=list[CannedOut])
-async def canned(service: Handoffs) -> list[CannedOut]:
+async def canned(service: HandoffsDep) -> list[CannedOut]:
     """The domain's responses, to send as they are or edit first."""
     return [CannedOut(name=c.name, text=c.text) for c in service.canned_replies()]
 
@@ -360,7 +361,7 @@ async def agent_events(
 )
 async def stream(
     request: Request,
-    service: Handoffs,
+    service: HandoffsDep,
     handoff: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     after: Annotated[int, Query(ge=0)] = 0,
 ) -> StreamingResponse:

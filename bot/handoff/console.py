@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from importlib import resources
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
-from bot.review.auth import MaybeAccess, ReviewConfig
-from bot.review.pages import login_page
+from bot.deps import MaybeChatDep
+from bot.review.deps import ReviewerDep
 
 router = APIRouter(include_in_schema=False)
 _STATIC = {"agent.js": "application/javascript", "agent.css": "text/css"}
@@ -32,11 +32,8 @@ _env = Environment(
 
 
 @router.get("/agent", response_class=HTMLResponse)
-def console(request: Request, review: ReviewConfig, access: MaybeAccess) -> Response:
+def console(access: ReviewerDep, chat: MaybeChatDep) -> Response:
     """The console (the review login form, 401, without a session or the review token)."""
-    if access is None:
-        return login_page(request, review)
-    chat = getattr(request.app.state, "chat", None)  # None before the lifespan ran
     html = _env.get_template("agent.html").render(
         csrf=access.csrf,
         active="agent",

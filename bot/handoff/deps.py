@@ -1,22 +1,23 @@
-"""FastAPI dependencies of the live handoff's routes."""
+"""FastAPI dependencies of the live handoff's routes (built on `bot.deps`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
+from bot.deps import StateDep
 from bot.handoff.errors import HandoffOffError
 from bot.handoff.service import HandoffService
 
 
-def get_handoffs(request: Request) -> HandoffService:
+async def get_handoffs(state: StateDep) -> HandoffService:
     """The worker's handoff service (a FastAPI dependency; tests can override it).
 
     Raises:
         HandoffOffError: Live handoff is turned off, or the app has not started.
     """
-    service: HandoffService | None = request.app.state.handoffs  # set by bot.handoff.install
+    service = state.handoffs  # set by the app's lifespan when live handoff is on
     if service is None:
         raise HandoffOffError(
             "live handoff is off on this bot (SHOPINTENT_HANDOFF_LIVE=false): handoffs "
@@ -25,4 +26,4 @@ def get_handoffs(request: Request) -> HandoffService:
     return service
 
 
-Handoffs = Annotated[HandoffService, Depends(get_handoffs)]
+HandoffsDep = Annotated[HandoffService, Depends(get_handoffs)]

@@ -16,20 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from bot.deps import ConversationsDep, ServerCallerDep, SettingsDep
 from bot.errors import InvalidSenderError, MissingSenderError
 from bot.handoff import sse
-from bot.handoff.deps import Handoffs
+from bot.handoff.deps import HandoffsDep
 from bot.handoff.service import HandoffService, shopper_state, wire_message
 from bot.handoff.store import HandoffRow, conv_topic
 from bot.identity import ConversationIds
+from bot.settings import BotSettings
 
 
 class PushedMessage(BaseModel):
@@ -95,76 +97,83 @@ async def shopper_events(
                 yield sse.keepalive()
 
 
-def shopper_router(
-    conversations: ConversationIds, server_caller: Callable[..., bool], max_sender_chars: int
-) -> APIRouter:
-    """The stream and poll routes, checking senders as the webhook does."""
-    router = APIRouter(prefix="/webhooks/rest", tags=["handoff"])
-    # A default, not an annotation: the annotations of this module are strings that
-    # FastAPI resolves in the module's globals, where `server_caller` is not.
-    server_dependency = Depends(server_caller)
+router = APIRouter(prefix="/webhooks/rest", tags=["handoff"])
 
-    def check_sender(sender: str, server: bool) -> str:
-        if not sender.strip():
-            raise MissingSenderError(
-                "expected `?sender=`: the conversation id from POST /webhooks/rest/session"
-            )
-        if len(sender) > max_sender_chars:
-            raise InvalidSenderError(
-                f"expected a sender id of at most {max_sender_chars} characters, found "
-                f"{len(sender)}; use the id from POST /webhooks/rest/session"
-            )
-        if not server and not conversations.valid(sender):
-            raise InvalidSenderError(
-                "this conversation id was not issued by this bot (or has been signed with "
-                "another secret); get one from POST /webhooks/rest/session"
-            )
-        return sender
 
-    @router.get(
-        "/stream",
-        response_class=StreamingResponse,
-        responses={200: {"content": {"text/event-stream": {}}}},
+def check_sender(
+    sender: str, server: bool, settings: BotSettings, conversations: ConversationIds
+) -> str:
+    """The `?sender=` of a stream or poll, checked as the webhook checks its sender.
+
+    Raises:
+        MissingSenderError: No sender.
+        InvalidSenderError: Too long, or not a conversation id this bot issued (and the
+            caller is no server holding the webhook token).
+    """
+    if not sender.strip():
+        raise MissingSenderError(
+            "expected `?sender=`: the conversation id from POST /webhooks/rest/session"
+        )
+    if len(sender) > settings.max_sender_chars:
+        raise InvalidSenderError(
+            f"expected a sender id of at most {settings.max_sender_chars} characters, found "
+            f"{len(sender)}; use the id from POST /webhooks/rest/session"
+        )
+    if not server and not conversations.valid(sender):
+        raise InvalidSenderError(
+            "this conversation id was not issued by this bot (or has been signed with "
+            "another secret); get one from POST /webhooks/rest/session"
+        )
+    return sender
+
+
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream(
+    service: HandoffsDep,
+    server: ServerCallerDep,
+    settings: SettingsDep,
+    conversations: ConversationsDep,
+    sender: str = "",
+    after: Annotated[int, Query(ge=0)] = 0,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Server-Sent Events of the conversation's bot and agent messages (see module doc).
+
+    A reconnecting EventSource sends `Last-Event-ID`; `after` does the same for a
+    page that opens a new stream.
+    """
+    check_sender(sender, server, settings, conversations)
+    start = sse.last_event_id(last_event_id, after)
+    return StreamingResponse(
+        shopper_events(service, sender, start),
+        media_type="text/event-stream",
+        headers=sse.HEADERS,
     )
-    async def stream(
-        service: Handoffs,
-        sender: str = "",
-        server: bool = server_dependency,
-        after: Annotated[int, Query(ge=0)] = 0,
-        last_event_id: Annotated[str | None, Header()] = None,
-    ) -> StreamingResponse:
-        """Server-Sent Events of the conversation's bot and agent messages (see module doc).
 
-        A reconnecting EventSource sends `Last-Event-ID`; `after` does the same for a
-        page that opens a new stream.
-        """
-        check_sender(sender, server)
-        start = sse.last_event_id(last_event_id, after)
-        return StreamingResponse(
-            shopper_events(service, sender, start),
-            media_type="text/event-stream",
-            headers=sse.HEADERS,
-        )
 
-    @router.get("/poll", response_model=PollOut)
-    async def poll(
-        service: Handoffs,
-        sender: str = "",
-        server: bool = server_dependency,
-        after: Annotated[int, Query(ge=0)] = 0,
-    ) -> PollOut:
-        """Messages the bot or an agent pushed since `after`, for clients without streaming."""
-        check_sender(sender, server)
-        feed = await asyncio.to_thread(service.store.shopper_feed, sender, after)
-        state = _state(feed.handoff)
-        return PollOut(
-            messages=[PushedMessage(**_pushed(wire_message(r))) for r in feed.messages],
-            last=feed.last_seq,
-            state=state["state"],
-            agent=state["agent"],
-        )
-
-    return router
+@router.get("/poll", response_model=PollOut)
+async def poll(
+    service: HandoffsDep,
+    server: ServerCallerDep,
+    settings: SettingsDep,
+    conversations: ConversationsDep,
+    sender: str = "",
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> PollOut:
+    """Messages the bot or an agent pushed since `after`, for clients without streaming."""
+    check_sender(sender, server, settings, conversations)
+    feed = await asyncio.to_thread(service.store.shopper_feed, sender, after)
+    state = _state(feed.handoff)
+    return PollOut(
+        messages=[PushedMessage(**_pushed(wire_message(r))) for r in feed.messages],
+        last=feed.last_seq,
+        state=state["state"],
+        agent=state["agent"],
+    )
 
 
 def _pushed(message: dict[str, Any]) -> dict[str, Any]:

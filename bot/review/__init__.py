@@ -1,7 +1,8 @@
 """Transcript review: the inbox pages and JSON API.
 
-`install(app, settings)` adds the `/review` pages and the `/api/review` routes to the
-bot's app. The model that follows the registry's `current` pointer is `bot.model`.
+`install(app)` adds the `/review` pages and the `/api/review` routes to the bot's app;
+their dependencies (the one review-auth check among them) are in `bot.review.deps`. The
+model that follows the registry's `current` pointer is `bot.model`.
 """
 
 from __future__ import annotations
@@ -40,13 +41,18 @@ def check_configuration(app: FastAPI, settings: BotSettings) -> None:
         logger.warning("%s", problem)
 
 
-def install(app: FastAPI, settings: BotSettings) -> None:
-    """Add the review pages (`/review`) and the review API (`/api/review`) to the bot's app."""
-    from bot.review import api, pages
+def install(app: FastAPI) -> None:
+    """Add the review pages (`/review`) and the review API (`/api/review`) to the bot's app.
 
-    app.state.bot_settings = settings
+    Also the answer to a request without review access (`ReviewAuthError`): JSON 401 on
+    the API, the login form on the pages and the agent console.
+    """
+    from bot.review import api, pages
+    from bot.review.auth import ReviewAuthError
+
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.exception_handler(ReviewAuthError)(pages.login_required)
 
 
 __all__ = [

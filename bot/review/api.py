@@ -10,25 +10,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.engine import Engine
 
+from bot.deps import EngineDep, MaybeChatDep, MaybeModelDep
 from bot.review import store
-from bot.review.auth import get_engine, require_review
+from bot.review.deps import HandoffActionDep, require_reviewer
 
-router = APIRouter(prefix="/api/review", tags=["review"], dependencies=[Depends(require_review)])
-
-
-def get_handoff_action(request: Request) -> str:
-    """The domain's handoff action, which marks a turn as handed to a person."""
-    chat = getattr(request.app.state, "chat", None)
-    return str(chat.domain.fallback.handoff_action) if chat is not None else "action_handoff"
-
-
-DB = Annotated[Engine, Depends(get_engine)]
-Handoff = Annotated[str, Depends(get_handoff_action)]
+router = APIRouter(prefix="/api/review", tags=["review"], dependencies=[Depends(require_reviewer)])
 # Row ids and offsets are 64-bit in every database; a larger number is a 422, not a 500.
 MAX_ROW_ID = 2**63 - 1
 TurnId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
@@ -104,7 +94,7 @@ class BulkIn(BaseModel):
     """One action for many turns."""
 
     ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(min_length=1, max_length=1000)
-    action: Literal["correct", "relabel", "out_of_scope", "ignore"]
+    action: store.ReviewAction
     intent: str | None = Field(None, max_length=100, description="needed by `relabel`")
 
 
@@ -114,18 +104,10 @@ class ReviewedOut(BaseModel):
     reviewed: int
 
 
-_VERDICT_OF: dict[str, store.Verdict] = {
-    "correct": "correct",
-    "relabel": "relabeled",
-    "out_of_scope": "out_of_scope",
-    "ignore": "ignored",
-}
-
-
 @router.get("/turns", response_model=TurnPage, summary="List turns, least confident first")
 def list_turns(
-    engine: DB,
-    handoff: Handoff,
+    engine: EngineDep,
+    handoff: HandoffActionDep,
     reviewed: Annotated[bool | None, Query(description="false: only unreviewed")] = None,
     intent: Annotated[str | None, Query(max_length=100)] = None,
     min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
@@ -155,7 +137,7 @@ def list_turns(
 
 
 @router.get("/turns/{turn_id}", response_model=TurnDetailOut, summary="One turn in context")
-def get_turn(turn_id: TurnId, engine: DB) -> store.TurnDetail:
+def get_turn(turn_id: TurnId, engine: EngineDep) -> store.TurnDetail:
     """A turn with its ranking, replies, review and the conversation around it."""
     return store.get_turn(engine, turn_id)
 
@@ -163,7 +145,7 @@ def get_turn(turn_id: TurnId, engine: DB) -> store.TurnDetail:
 @router.post(
     "/turns/{turn_id}/label", response_model=ReviewedOut, summary="Relabel a turn's intent"
 )
-def label_turn(turn_id: TurnId, body: LabelIn, engine: DB) -> dict[str, int]:
+def label_turn(turn_id: TurnId, body: LabelIn, engine: EngineDep) -> dict[str, int]:
     """Set the intent the turn should have had; the predicted intent itself marks it correct."""
     return {"reviewed": store.review_turns(engine, [turn_id], "relabeled", intent=body.intent)}
 
@@ -173,7 +155,7 @@ def label_turn(turn_id: TurnId, body: LabelIn, engine: DB) -> dict[str, int]:
     response_model=ReviewedOut,
     summary="Mark a turn correct, out-of-scope or ignored",
 )
-def verdict_turn(turn_id: TurnId, body: VerdictIn, engine: DB) -> dict[str, int]:
+def verdict_turn(turn_id: TurnId, body: VerdictIn, engine: EngineDep) -> dict[str, int]:
     """Record a verdict that needs no intent."""
     return {"reviewed": store.review_turns(engine, [turn_id], body.verdict)}
 
@@ -181,23 +163,22 @@ def verdict_turn(turn_id: TurnId, body: VerdictIn, engine: DB) -> dict[str, int]
 @router.delete(
     "/turns/{turn_id}/review", response_model=ReviewedOut, summary="Undo a turn's review"
 )
-def clear_review(turn_id: TurnId, engine: DB) -> dict[str, int]:
+def clear_review(turn_id: TurnId, engine: EngineDep) -> dict[str, int]:
     """Forget the review; the turn goes back to the unreviewed inbox."""
     store.get_turn(engine, turn_id, context=0)
     return {"reviewed": store.clear_reviews(engine, [turn_id])}
 
 
 @router.post("/bulk", response_model=ReviewedOut, summary="One action for many turns")
-def bulk_review(body: BulkIn, engine: DB) -> dict[str, int]:
+def bulk_review(body: BulkIn, engine: EngineDep) -> dict[str, int]:
     """Apply `correct`, `relabel` (with `intent`), `out_of_scope` or `ignore` to every id."""
-    verdict = _VERDICT_OF[body.action]
+    verdict = store.VERDICT_OF_ACTION[body.action]
     return {"reviewed": store.review_turns(engine, body.ids, verdict, intent=body.intent)}
 
 
 @router.get("/intents", summary="Intents a turn can be relabelled to")
-def intents(request: Request, engine: DB) -> dict[str, list[str]]:
+def intents(chat: MaybeChatDep, engine: EngineDep) -> dict[str, list[str]]:
     """The domain's intents plus any intent already seen in predictions or reviews."""
-    chat = getattr(request.app.state, "chat", None)
     known = set(chat.domain.intents if chat is not None else [])
     known |= set(store.predicted_intents(engine))
     known |= {a["intent"] for a in store.reviewed_annotations(engine)}
@@ -211,7 +192,7 @@ def intents(request: Request, engine: DB) -> dict[str, list[str]]:
     summary="The reviewed turns as Rasa NLU YAML",
     responses={200: {"content": {"text/yaml": {}}}},
 )
-def export_yaml(engine: DB) -> PlainTextResponse:
+def export_yaml(engine: EngineDep) -> PlainTextResponse:
     """What `shopintent review export` writes (without checking the training data)."""
     from bot.review.export import render_annotations
 
@@ -219,19 +200,20 @@ def export_yaml(engine: DB) -> PlainTextResponse:
 
 
 @router.get("/analytics", summary="Volume, intents, fallback and handoff rates, review progress")
-def analytics(engine: DB, handoff: Handoff, days: Annotated[int, Query(ge=1, le=366)] = 30) -> Any:
+def analytics(
+    engine: EngineDep, handoff: HandoffActionDep, days: Annotated[int, Query(ge=1, le=366)] = 30
+) -> Any:
     """The numbers behind /review/analytics."""
     from dataclasses import asdict
 
-    from bot.analytics import summarise
+    from bot.review.analytics import summarise
 
     return asdict(summarise(engine, days=days, handoff_action=handoff))
 
 
 @router.get("/model", summary="The model version answering now")
-def model(request: Request) -> dict[str, Any]:
+def model(model: MaybeModelDep) -> dict[str, Any]:
     """The serving model's version, and the registry's pointer when hot-reload is on."""
-    model = getattr(request.app.state, "model", None)
     return {
         "model_version": model.version if model is not None else None,
         "nlu_backend": model.backend if model is not None else None,

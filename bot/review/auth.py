@@ -8,34 +8,45 @@ logins are counted per client address, which must wait after 5 of them.
 
 Review stays locked, and says why, when the token is unset, shorter than 32 characters
 or equal to the webhook token (the widget's token must never open review).
+
+These are the rules; the routes declare them as dependencies from `bot.review.deps`.
 """
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Literal
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.engine import Engine
 
+from bot.deps import bearer_token
 from bot.errors import BotError
 from bot.identity import client_ref, derive_key
 from bot.review import sessions
-from bot.review.settings import ReviewSettings, get_review_settings
+from bot.review.settings import ReviewSettings
 from bot.settings import MIN_REVIEW_TOKEN_CHARS
-
-if TYPE_CHECKING:
-    from bot.settings import BotSettings
 
 COOKIE = "shopintent_review"
 
 
 class ReviewAuthError(BotError):
-    """The request does not carry the review token (or review is not configured)."""
+    """The request does not carry the review token (or review is not configured).
+
+    The API answers it as JSON; the pages answer with the login form (`bot.review.pages`).
+
+    Args:
+        message: What the caller must send.
+        problem: Why review is locked by the server's settings, if it is.
+    """
 
     status_code = 401
     code = "review_unauthorized"
+
+    def __init__(self, message: str, *, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 def configuration_problem(review: ReviewSettings, webhook_token: str | None) -> str | None:
@@ -58,27 +69,6 @@ def configuration_problem(review: ReviewSettings, webhook_token: str | None) -> 
             "`openssl rand -hex 32`"
         )
     return None
-
-
-def get_engine(request: Request) -> Engine:
-    """The bot's database engine (a FastAPI dependency; tests can override it)."""
-    engine: Engine = request.app.state.chat.store.engine
-    return engine
-
-
-def get_bot_settings(request: Request) -> BotSettings:
-    """The settings the app was built with (`bot.review.install` keeps them)."""
-    settings: BotSettings = request.app.state.bot_settings
-    return settings
-
-
-def webhook_token_of(request: Request) -> str | None:
-    """The bot's webhook token, from the settings the app was built with."""
-    return get_bot_settings(request).webhook_token
-
-
-ReviewConfig = Annotated[ReviewSettings, Depends(get_review_settings)]
-Db = Annotated[Engine, Depends(get_engine)]
 
 
 @dataclass(frozen=True)
@@ -104,17 +94,20 @@ def session_cookie(request: Request) -> str | None:
     return request.cookies.get(COOKIE) or None
 
 
-def review_access(request: Request, review: ReviewConfig, engine: Db) -> ReviewAccess | None:
-    """FastAPI dependency: how the request may review, or None (no, wrong or stale proof).
+def check_access(
+    request: Request, review: ReviewSettings, webhook_token: str | None, engine: Engine
+) -> ReviewAccess | None:
+    """How the request may review, or None (no, wrong or stale proof, or review locked).
 
-    Blocking (a session lookup): FastAPI runs this plain `def` in its thread pool.
+    A Bearer header decides alone (a wrong token is not saved by a cookie); without
+    one, the session cookie. Blocking: a session lookup in the database.
     """
-    if configuration_problem(review, webhook_token_of(request)) is not None:
+    if configuration_problem(review, webhook_token) is not None:
         return None
     token = review.review_token or ""
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() == "bearer ":
-        if hmac.compare_digest(header[7:].strip().encode(), token.encode()):
+    given = bearer_token(request)
+    if given is not None:
+        if hmac.compare_digest(given.strip().encode(), token.encode()):
             return ReviewAccess("bearer")
         return None
     cookie = session_cookie(request)
@@ -122,28 +115,6 @@ def review_access(request: Request, review: ReviewConfig, engine: Db) -> ReviewA
         return None
     session = sessions.find_session(engine, cookie, token, review.review_session_idle_s)
     return ReviewAccess("session", session) if session is not None else None
-
-
-MaybeAccess = Annotated[ReviewAccess | None, Depends(review_access)]
-
-
-def require_review(request: Request, review: ReviewConfig, access: MaybeAccess) -> ReviewAccess:
-    """FastAPI dependency of the JSON API: answer 401 unless the review token is present.
-
-    Raises:
-        ReviewAuthError: No or a wrong token or session, or review is not configured.
-    """
-    if access is None:
-        problem = configuration_problem(review, webhook_token_of(request))
-        raise ReviewAuthError(
-            problem
-            or "the review API needs the review token: send `Authorization: Bearer <token>` "
-            "(SHOPINTENT_REVIEW_TOKEN on the server) or log in at /review/login"
-        )
-    return access
-
-
-Reviewer = Annotated[ReviewAccess, Depends(require_review)]
 
 
 def login_client(request: Request, review: ReviewSettings) -> str:

@@ -14,29 +14,32 @@ import asyncio
 import hmac
 from datetime import date
 from importlib import resources
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.engine import Engine
 
-from bot.errors import BotError
+from bot.deps import EngineDep, MaybeChatDep, SettingsDep
+from bot.errors import BotError, error_response
 from bot.review import sessions, store
-from bot.review.api import get_handoff_action
 from bot.review.auth import (
     COOKIE,
-    Db,
-    MaybeAccess,
     ReviewAccess,
-    ReviewConfig,
+    ReviewAuthError,
     configuration_problem,
-    get_bot_settings,
     login_client,
     session_cookie,
-    webhook_token_of,
 )
+from bot.review.deps import (
+    HandoffActionDep,
+    MaybeReviewerDep,
+    ReviewConfigDep,
+    ReviewerDep,
+)
+from bot.service import ChatService
 
 router = APIRouter(prefix="/review", include_in_schema=False)
 _MAX_FORM_BYTES = 64_000
@@ -67,22 +70,20 @@ def render(
 _NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
 
 
-def _login_page(request: Request, review: ReviewConfig, error: str | None = None) -> HTMLResponse:
-    problem = configuration_problem(review, webhook_token_of(request))
+def login_required(request: Request, exc: ReviewAuthError) -> Response:
+    """The answer to a request without review access (`ReviewerDep` failed): on the API
+    (`/api/...`) the JSON 401 of every `BotError`; on a page (the review pages, the agent
+    console) the 401 login form, which returns to the page after logging in."""
+    if request.url.path.startswith("/api/"):
+        return error_response(exc)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return render(
         "login.html",
         status_code=401,
-        error=error,
-        problem=problem,
+        error=None,
+        problem=exc.problem,
         next=_safe_next(target),
     )
-
-
-def login_page(request: Request, review: ReviewConfig) -> HTMLResponse:
-    """The 401 login form that returns to this page after logging in (the agent console
-    shares the review login)."""
-    return _login_page(request, review)
 
 
 def _safe_next(target: str | None) -> str:
@@ -130,17 +131,22 @@ def stylesheet() -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(
-    request: Request, review: ReviewConfig, access: MaybeAccess, next: str = "/review"
+    review: ReviewConfigDep,
+    settings: SettingsDep,
+    access: MaybeReviewerDep,
+    next: str = "/review",
 ) -> Response:
     """The login form (it says so when review is locked by the server's settings)."""
     if access is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
-    problem = configuration_problem(review, webhook_token_of(request))
+    problem = configuration_problem(review, settings.webhook_token)
     return render("login.html", error=None, problem=problem, next=_safe_next(next))
 
 
 @router.post("/login")
-async def login(request: Request, review: ReviewConfig, engine: Db) -> Response:
+async def login(
+    request: Request, review: ReviewConfigDep, settings: SettingsDep, engine: EngineDep
+) -> Response:
     """Check the token; on success open a session, set its cookie and go to the inbox.
 
     An address with too many failed logins gets 429 and `Retry-After`, whatever it sends.
@@ -148,7 +154,7 @@ async def login(request: Request, review: ReviewConfig, engine: Db) -> Response:
     form = await _form(request)
     token = _first(form, "token")
     target = _safe_next(_first(form, "next"))
-    problem = configuration_problem(review, webhook_token_of(request))
+    problem = configuration_problem(review, settings.webhook_token)
     if problem:
         return render("login.html", status_code=401, error=None, problem=problem, next=target)
     client = login_client(request, review)
@@ -187,14 +193,14 @@ async def login(request: Request, review: ReviewConfig, engine: Db) -> Response:
         session_id,
         httponly=True,
         samesite="strict",
-        secure=get_bot_settings(request).production or request.url.scheme == "https",
+        secure=settings.production or request.url.scheme == "https",
         path="/",
     )
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, engine: Db, access: MaybeAccess) -> Response:
+async def logout(request: Request, engine: EngineDep, access: MaybeReviewerDep) -> Response:
     """End the session (revoked in the database, so the cookie opens nothing any more)."""
     cookie = session_cookie(request)
     if access is not None and access.session is not None:
@@ -257,11 +263,7 @@ _FILTER_KEYS = (
 )
 
 
-Handoff = Annotated[str, Depends(get_handoff_action)]
-
-
-def _intent_choices(request: Request, engine: Engine) -> list[str]:
-    chat = getattr(request.app.state, "chat", None)
+def _intent_choices(chat: ChatService | None, engine: Engine) -> list[str]:
     known = set(chat.domain.intents if chat is not None else [])
     known |= set(store.predicted_intents(engine))
     known.discard(store.FALLBACK_INTENT)
@@ -270,11 +272,14 @@ def _intent_choices(request: Request, engine: Engine) -> list[str]:
 
 @router.get("", response_class=HTMLResponse)
 def inbox(
-    request: Request, review: ReviewConfig, access: MaybeAccess, engine: Db, handoff: Handoff
+    request: Request,
+    review: ReviewConfigDep,
+    access: ReviewerDep,
+    engine: EngineDep,
+    chat: MaybeChatDep,
+    handoff: HandoffActionDep,
 ) -> Response:
     """The inbox: turns to review, least confident first, with filters and bulk actions."""
-    if access is None:
-        return _login_page(request, review)
     flt, raw = _filters(request)
     try:
         page = max(1, int(raw["page"] or 1))
@@ -293,46 +298,35 @@ def inbox(
         page=page,
         pages=max(1, -(-total // size)),
         filters=raw,
-        intents=_intent_choices(request, engine),
+        intents=_intent_choices(chat, engine),
         predicted=store.predicted_intents(engine),
         verdicts=store.VERDICTS,
         csrf=access.csrf,
         here=here,
         page_url=lambda n: "/review?" + urlencode({**query, "page": n}),
-        model_version=_serving_version(request),
+        model_version=_serving_version(chat),
     )
 
 
-def _serving_version(request: Request) -> str | None:
-    chat = getattr(request.app.state, "chat", None)
+def _serving_version(chat: ChatService | None) -> str | None:
     return str(chat.model.version) if chat is not None else None
 
 
 @router.get("/turns/{turn_id}", response_class=HTMLResponse)
 def turn_page(
-    turn_id: int, request: Request, review: ReviewConfig, access: MaybeAccess, engine: Db
+    turn_id: int, request: Request, access: ReviewerDep, engine: EngineDep, chat: MaybeChatDep
 ) -> Response:
     """One turn: its ranking, the bot's replies, the conversation around it, the actions."""
-    if access is None:
-        return _login_page(request, review)
     turn = store.get_turn(engine, turn_id)
     return render(
         "turn.html",
         turn=turn,
-        intents=_intent_choices(request, engine),
+        intents=_intent_choices(chat, engine),
         csrf=access.csrf,
         here=f"/review/turns/{turn_id}",
         back=_safe_next(request.query_params.get("next")),
-        model_version=_serving_version(request),
+        model_version=_serving_version(chat),
     )
-
-
-_ACTIONS: dict[str, store.Verdict] = {
-    "correct": "correct",
-    "relabel": "relabeled",
-    "out_of_scope": "out_of_scope",
-    "ignore": "ignored",
-}
 
 
 def _apply(engine: Engine, ids: list[int], form: dict[str, list[str]], intent_key: str) -> None:
@@ -340,19 +334,19 @@ def _apply(engine: Engine, ids: list[int], form: dict[str, list[str]], intent_ke
     if action == "undo":
         store.clear_reviews(engine, ids)
         return
-    if action not in _ACTIONS:
-        raise FormError(f"expected an action in {[*_ACTIONS, 'undo']}, found {action!r}")
+    if action not in store.VERDICT_OF_ACTION:
+        raise FormError(
+            f"expected an action in {[*store.VERDICT_OF_ACTION, 'undo']}, found {action!r}"
+        )
     intent = _first(form, intent_key) or _first(form, "intent") or None
-    store.review_turns(engine, ids, _ACTIONS[action], intent=intent)
+    store.review_turns(engine, ids, store.VERDICT_OF_ACTION[action], intent=intent)
 
 
 @router.post("/turns/{turn_id}")
 async def review_one(
-    turn_id: int, request: Request, review: ReviewConfig, access: MaybeAccess, engine: Db
+    turn_id: int, request: Request, access: ReviewerDep, engine: EngineDep
 ) -> Response:
     """Apply the posted action (correct, relabel, out_of_scope, ignore, undo) to one turn."""
-    if access is None:
-        return _login_page(request, review)
     form = await _form(request)
     _check_csrf(form, access)
     await asyncio.to_thread(_apply, engine, [turn_id], form, f"intent_{turn_id}")
@@ -360,12 +354,8 @@ async def review_one(
 
 
 @router.post("/bulk")
-async def review_many(
-    request: Request, review: ReviewConfig, access: MaybeAccess, engine: Db
-) -> Response:
+async def review_many(request: Request, access: ReviewerDep, engine: EngineDep) -> Response:
     """Apply one action to every checked turn."""
-    if access is None:
-        return _login_page(request, review)
     form = await _form(request)
     _check_csrf(form, access)
     try:
@@ -381,18 +371,15 @@ async def review_many(
 
 @router.get("/analytics", response_class=HTMLResponse)
 def analytics_page(
-    request: Request,
-    review: ReviewConfig,
-    access: MaybeAccess,
-    engine: Db,
-    handoff: Handoff,
+    access: ReviewerDep,
+    engine: EngineDep,
+    chat: MaybeChatDep,
+    handoff: HandoffActionDep,
     days: int = 30,
 ) -> Response:
     """Volume per day, intent distribution, fallback and handoff rates, review progress."""
-    if access is None:
-        return _login_page(request, review)
-    from bot.analytics import charts, summarise
     from bot.handoff.service import REASON_LABELS
+    from bot.review.analytics import charts, summarise
 
     days = min(max(days, 1), 366)
     summary = summarise(engine, days=days, handoff_action=handoff)
@@ -403,5 +390,5 @@ def analytics_page(
         charts=charts(summary),
         days=days,
         csrf=access.csrf,
-        model_version=_serving_version(request),
+        model_version=_serving_version(chat),
     )

@@ -22,14 +22,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.errors import BotError, StoreError
 from bot.store import Base, Turn
-from core.wire import FALLBACK_INTENT
-from core.wire import OOS_LABEL as OUT_OF_SCOPE
+from core.wire import FALLBACK_INTENT, OOS_LABEL
 
 # What counts as a fallback turn: the model rejected the message, or it said the message
 # is off-topic (the policy answers both with the "did you mean" fallback).
-FALLBACK_INTENTS = (FALLBACK_INTENT, OUT_OF_SCOPE)
+FALLBACK_INTENTS = (FALLBACK_INTENT, OOS_LABEL)
 Verdict = Literal["correct", "relabeled", "out_of_scope", "ignored"]
 VERDICTS: tuple[Verdict, ...] = ("correct", "relabeled", "out_of_scope", "ignored")
+# What a reviewer does to a turn (the API's bulk `action`, the pages' buttons) and the
+# verdict it records.
+ReviewAction = Literal["correct", "relabel", "out_of_scope", "ignore"]
+VERDICT_OF_ACTION: dict[ReviewAction, Verdict] = {
+    "correct": "correct",
+    "relabel": "relabeled",
+    "out_of_scope": "out_of_scope",
+    "ignore": "ignored",
+}
 _INTENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,99}$")
 
 
@@ -308,7 +316,7 @@ def check_label(intent: str) -> str:
     if name == FALLBACK_INTENT:
         raise InvalidLabelError(
             f"{FALLBACK_INTENT!r} is the model's rejection, not an intent to train; mark the "
-            f"turn out-of-scope ({OUT_OF_SCOPE!r}) or name the intent it should have had"
+            f"turn out-of-scope ({OOS_LABEL!r}) or name the intent it should have had"
         )
     return name
 
@@ -399,14 +407,14 @@ def _label_for(
     if verdict == "ignored":
         return None, "ignored"
     if verdict == "out_of_scope":
-        return OUT_OF_SCOPE, "out_of_scope"
+        return OOS_LABEL, "out_of_scope"
     if verdict == "relabeled":
         if intent == predicted:
             return intent, "correct"
         return intent, "relabeled"
     # correct: a correct rejection means the message is out of scope.
     if predicted in (None, FALLBACK_INTENT):
-        return OUT_OF_SCOPE, "correct"
+        return OOS_LABEL, "correct"
     return predicted, "correct"
 
 

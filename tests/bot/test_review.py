@@ -12,7 +12,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import text as sql
 
-from bot.analytics import charts, summarise
+from bot.review.analytics import charts, summarise
 from bot.review.auth import COOKIE
 from bot.review.export import export_annotations
 from bot.review.settings import ReviewSettings, get_review_settings
@@ -110,6 +110,28 @@ def test_review_page_without_a_token_shows_the_login_form(review_client: TestCli
     assert response.status_code == 401
     assert 'action="/review/login"' in response.text
     assert "my parcel never arrived" not in response.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/review/turns/not-a-number", "/review/analytics?days=many", "/agent"]
+)
+def test_review_pages_ask_for_the_login_before_reading_their_parameters(
+    review_client: TestClient, path: str
+) -> None:
+    response = review_client.get(path, headers={"Authorization": "Bearer wrong"})
+
+    assert response.status_code == 401
+    assert 'action="/review/login"' in response.text
+    assert f'name="next" value="{path}"' in response.text
+
+
+def test_review_api_answers_a_bad_turn_id_without_the_token_with_401_json(
+    review_client: TestClient,
+) -> None:
+    response = review_client.get("/api/review/turns/not-a-number")
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "review_unauthorized"
 
 
 def test_review_stays_locked_when_its_token_equals_the_webhook_token(

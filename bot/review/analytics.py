@@ -1,4 +1,4 @@
-"""Transcript analytics: volume per day, intents, fallback and handoff rates, review progress,
+"""Transcript analytics for the review pages: volume per day, intents, fallback and handoff rates,
 and the live handoff (handoffs by reason, time to the first agent reply).
 
 `summarise` aggregates in SQL (GROUP BY), so it stays cheap on a large `bot_turns`
@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from bot.handoff.store import HandoffStats, HandoffStore
-from bot.review.store import FALLBACK_INTENTS, OUT_OF_SCOPE, TurnReview, ensure_tables
+from bot.review.store import FALLBACK_INTENTS, TurnReview, ensure_tables
 from bot.store import Turn
+from core.wire import OOS_LABEL
 
 
 @dataclass
@@ -150,7 +151,7 @@ def summarise(
     for verdict, predicted, n in reviewed:
         summary.verdicts[verdict] = summary.verdicts.get(verdict, 0) + int(n)
         summary.reviewed += int(n)
-        wrong_accept = verdict == OUT_OF_SCOPE and predicted not in FALLBACK_INTENTS
+        wrong_accept = verdict == OOS_LABEL and predicted not in FALLBACK_INTENTS
         if verdict == "relabeled" or wrong_accept:
             summary.corrected += int(n)
     return summary
