@@ -87,10 +87,17 @@ def _probe(model: Classifier) -> None:
 class ModelProvider:
     """The model answering the bot's messages, batched, following the registry.
 
+    A model that runs several messages in one forward pass (PyTorch, float ONNX) gets
+    the messages waiting together as one batch, in one worker thread. A model that runs
+    one message at a time (int8 ONNX, `batch_size` 1) gets no batches, which would only
+    make the first message wait for the last: up to `parallel` messages run at once,
+    each in its own worker thread (ONNX Runtime runs them side by side, on other cores).
+
     Args:
         current: Returns the model to use now (a registry watcher's `get`, or a fixed model).
         live: The registry watcher, when the model follows the registry.
         max_batch: The most messages in one forward pass.
+        parallel: The most one-at-a-time messages classified at once.
     """
 
     def __init__(
@@ -99,12 +106,15 @@ class ModelProvider:
         live: LiveModel[Classifier] | None = None,
         *,
         max_batch: int = 32,
+        parallel: int = 2,
     ) -> None:
         self._current = current
         self.live = live
         self.max_batch = max_batch
+        self.parallel = max(1, parallel)
         self._queue: asyncio.Queue[tuple[str, asyncio.Future[ParseResult]]] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
 
     @classmethod
     def load(cls, model_dir: Path, review: ReviewSettings) -> ModelProvider:
@@ -198,27 +208,47 @@ class ModelProvider:
         return await future
 
     async def aclose(self) -> None:
-        """Stop the worker task."""
+        """Stop the worker task (and the messages it is classifying)."""
+        for task in list(self._running):
+            task.cancel()
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
 
+    def _one_at_a_time(self) -> bool:
+        return int(getattr(self.model, "batch_size", self.max_batch)) <= 1
+
     async def _run(self, queue: asyncio.Queue[tuple[str, asyncio.Future[ParseResult]]]) -> None:
+        slots = asyncio.Semaphore(self.parallel)
         while True:
             batch = [await queue.get()]
+            if self._one_at_a_time():
+                await slots.acquire()
+                task = asyncio.get_running_loop().create_task(self._answer(batch))
+                self._running.add(task)
+
+                def done(finished: asyncio.Task[None]) -> None:
+                    self._running.discard(finished)
+                    slots.release()
+
+                task.add_done_callback(done)
+                continue
             while len(batch) < self.max_batch and not queue.empty():
                 batch.append(queue.get_nowait())
-            texts = [text for text, _ in batch]
-            try:
-                results = await asyncio.to_thread(self.parse_batch, texts)
-            except Exception as exc:
-                logger.exception("the classifier failed on a batch of %d", len(batch))
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
+            await self._answer(batch)
+
+    async def _answer(self, batch: list[tuple[str, asyncio.Future[ParseResult]]]) -> None:
+        texts = [text for text, _ in batch]
+        try:
+            results = await asyncio.to_thread(self.parse_batch, texts)
+        except Exception as exc:
+            logger.exception("the classifier failed on a batch of %d", len(batch))
+            for _, future in batch:
                 if not future.done():
-                    future.set_result(result)
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)

@@ -46,6 +46,7 @@ class Encoder(Protocol):
     """Runs the network over messages: logits (and mean-pooled features) per message."""
 
     name: str
+    batch_size: int  # messages per run (1: one message per run, as int8 does)
 
     def run(self, texts: Sequence[str], *, features: bool, progress: bool = False) -> RawOutputs:
         """Return the raw outputs of `texts`, in their order."""

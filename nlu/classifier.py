@@ -297,6 +297,11 @@ class IntentClassifier:
         return self._encoder.name
 
     @property
+    def batch_size(self) -> int:
+        """Messages per forward pass; 1 on int8 ONNX, whose activation scales are per run."""
+        return int(self._encoder.batch_size)
+
+    @property
     def labels(self) -> list[str]:
         """The intents the model knows, in label-id order."""
         return list(self._labels)
