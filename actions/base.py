@@ -28,7 +28,7 @@ from actions.orders import normalise_order_number
 from actions.parsing import MAX_TEXT_CHARS, ORDER_ID_RE, extract_order_id
 from actions.ranking import ProductHit
 from actions.store import ready_session_factory
-from actions.types import Button
+from core.wire import Button
 
 logger = logging.getLogger(__name__)
 EventList = list[dict[str, Any]]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from actions.ranking import ProductHit
-from actions.types import Button
+from core.wire import Button
 
 
 def money(amount: float | None) -> str:

@@ -10,32 +10,19 @@ answers 401 to any `/webhook` call whose `X-Shopintent-Signature` is not
 from __future__ import annotations
 
 import gc
-import hashlib
-import hmac
 import logging
 
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from core.signing import SIGNATURE_HEADER, signature_ok
+
 DEFAULT_PORT = 5055
 DEFAULT_HOST = "127.0.0.1"
-SIGNATURE_HEADER = "X-Shopintent-Signature"
 _SIGNED_PATHS = ("/webhook",)
 
 logger = logging.getLogger(__name__)
-
-
-def signature_for(secret: str, body: bytes) -> str:
-    """The signature header's value for a raw body: `sha256=<hex HMAC-SHA256>`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
-    """Whether `header` is the right signature of `body` (constant-time)."""
-    if not header:
-        return False
-    return hmac.compare_digest(header.strip().encode(), signature_for(secret, body).encode())
 
 
 def create_server_app(secret: str | None) -> Sanic:

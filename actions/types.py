@@ -14,10 +14,3 @@ class ProductCard(TypedDict):
     price: float  # current price in USD
     rating: float  # average review rating, 0-5
     availability: str  # "In Stock", "Low Stock" or "Out of Stock"
-
-
-class Button(TypedDict):
-    """A quick reply; `payload` is sent back as the shopper's next message."""
-
-    title: str
-    payload: str

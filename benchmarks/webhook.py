@@ -326,8 +326,8 @@ def check_transcript(database_url: str, shoppers: list[Shopper]) -> tuple[int, i
     Returns:
         Turns lost, conversations reordered, and the server-side latencies stored per turn.
     """
-    from bot.redact import redact
     from bot.store import TranscriptStore
+    from privacy import redact
 
     store = TranscriptStore(database_url)
     lost = reordered = 0

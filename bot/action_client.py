@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -11,6 +9,7 @@ from typing import Any
 import aiohttp
 
 from bot.errors import ActionRejectedError, ActionServerError
+from core.signing import SIGNATURE_HEADER, sign
 from core.wire import ActionResult
 from privacy import redact
 
@@ -24,12 +23,6 @@ def _rasa_version() -> str:
 
 
 RASA_VERSION = _rasa_version()
-SIGNATURE_HEADER = "X-Shopintent-Signature"
-
-
-def sign_body(secret: str, body: bytes) -> str:
-    """The signature header's value for a raw request body: `sha256=<hex HMAC-SHA256>`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class ActionClient:
@@ -98,7 +91,7 @@ class ActionClient:
         raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         headers = {"Content-Type": "application/json"}
         if self._secret is not None:
-            headers[SIGNATURE_HEADER] = sign_body(self._secret, raw)
+            headers[SIGNATURE_HEADER] = sign(self._secret, raw)
         try:
             async with self._http().post(self.endpoint, data=raw, headers=headers) as response:
                 status = response.status

@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.errors import InvalidMessageError
-from bot.redact import redact
 from bot.store import Base, rowcount
+from privacy import redact
 
 EVENT_TYPES = ("product_view", "search", "add_to_cart", "purchase")
 MAX_EVENTS_PER_BATCH = 50

@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from actions.server import SIGNATURE_HEADER, signature_for
 from actions.store import list_orders
+from core.signing import SIGNATURE_HEADER
+from core.signing import sign as signature_for
 from tests.actions.conftest import order_snapshot
 from tests.bot.conftest import LIVE_ACTIONS_SECRET, LiveStack, texts
 
