@@ -14,9 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 from core.paths import DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR
+from core.settings import settings_config
 from core.wire import OOS_LABEL
 from nlu.calibration import DEFAULT_MIN_CONFIDENCE
 from nlu.errors import NluError
@@ -241,7 +242,7 @@ def _check(ok: bool, name: str, value: object, expected: str) -> None:
 class NluSettings(BaseSettings):
     """Runtime settings of the nlu package (environment prefix `SHOPINTENT_`)."""
 
-    model_config = SettingsConfigDict(env_prefix="SHOPINTENT_", env_file=".env", extra="ignore")
+    model_config = settings_config()
 
     model_dir: str = DEFAULT_MODEL_DIR
     nlu_threads: int | None = None

@@ -13,8 +13,9 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from functools import lru_cache
 from typing import Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
+from core.settings import settings_config
 from recs.errors import RecsError
 
 DEFAULT_MODEL_DIR = "models/recs"
@@ -156,7 +157,7 @@ def _check(ok: bool, name: str, value: object, expected: str) -> None:
 class RecsSettings(BaseSettings):
     """Runtime settings of the recs package (environment prefix `SHOPINTENT_`)."""
 
-    model_config = SettingsConfigDict(env_prefix="SHOPINTENT_", env_file=".env", extra="ignore")
+    model_config = settings_config()
 
     database_url: str = ""
     recs_model_dir: str = DEFAULT_MODEL_DIR
