@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+from core.settings import BlankIsNone, settings_config
 
 # The catalog copies ship with the repository, next to the packages.
 _REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -35,27 +37,18 @@ class ActionsSettings(BaseSettings):
             shop-wide recommendations.
     """
 
-    model_config = SettingsConfigDict(
-        env_prefix="SHOPINTENT_", env_file=".env", extra="ignore", frozen=True
-    )
+    model_config = settings_config(frozen=True)
 
     database_url: str = ""
     catalog_dir: Path = DEFAULT_CATALOG_DIR
     auto_seed: bool = True
     seed: int = 20240601
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
-    actions_secret: str | None = None
+    actions_secret: BlankIsNone = None
     max_lookup_failures: int = Field(default=5, ge=1)
     max_client_lookup_failures: int = Field(default=20, ge=1)
     retention_days: int = Field(default=90, ge=1)
     recs_dir: Path = Path("models/recs")
-
-    @field_validator("actions_secret", mode="before")
-    @classmethod
-    def _empty_secret_is_none(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
 
     @property
     def resolved_database_url(self) -> str:

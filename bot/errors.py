@@ -1,129 +1,108 @@
 """Errors raised by the `bot` package. The CLI prints them without a traceback.
 
-Each kind of failure has its own class with its HTTP status; `error_response` is the
-one JSON form of them all (`bot.app` answers every `BotError` with it), so the webhook
-answers a clear 4xx instead of a 500.
+Each kind of failure has its own class, which names its HTTP status and its `error`
+code in its class line (`class HandoffOffError(BotError, status_code=404,
+code="handoff_off")`); `error_response` is the one JSON form of them all (`bot.app`
+answers every `BotError` with it), so the webhook answers a clear 4xx instead of a 500.
+`bot.handoff.errors`, `bot.review` and the review store declare theirs the same way.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from starlette.responses import JSONResponse
 
 
 class BotError(Exception):
-    """Base class of every error the `bot` package raises on bad input or state."""
+    """Base class of every error the `bot` package raises on bad input or state.
+
+    A subclass gives its HTTP status and its code as class keywords; what it leaves out
+    it inherits from its base:
+
+    >>> class TeapotError(BotError, status_code=418, code="teapot"):
+    ...     "The server is a teapot."
+    >>> TeapotError("short and stout").code, TeapotError.status_code
+    ('teapot', 418)
+    """
 
     status_code: int = 500
     code: str = "bot_error"
 
+    def __init_subclass__(
+        cls, *, status_code: int | None = None, code: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if status_code is not None:
+            cls.status_code = status_code
+        if code is not None:
+            cls.code = code
 
-class DomainError(BotError):
+
+class DomainError(BotError, code="invalid_domain"):
     """The domain or policy file is missing, unreadable or inconsistent."""
 
-    code = "invalid_domain"
 
-
-class ModelNotFoundError(BotError):
+class ModelNotFoundError(BotError, code="model_not_found"):
     """The configured model directory does not hold a trained model."""
 
-    code = "model_not_found"
 
-
-class ModelRegistryError(BotError):
+class ModelRegistryError(BotError, status_code=503, code="model_registry_unavailable"):
     """The model registry (`registry.json`) is unreadable or points outside its folder."""
 
-    status_code = 503
-    code = "model_registry_unavailable"
 
-
-class InvalidRequestError(BotError):
+class InvalidRequestError(BotError, status_code=400, code="invalid_request"):
     """The request body is not the JSON object the REST channel expects."""
 
-    status_code = 400
-    code = "invalid_request"
 
-
-class InvalidMessageError(BotError):
+class InvalidMessageError(BotError, status_code=422, code="invalid_message"):
     """A field of the message is empty, too long or holds characters we refuse."""
 
-    status_code = 422
-    code = "invalid_message"
 
-
-class PayloadTooLargeError(BotError):
+class PayloadTooLargeError(BotError, status_code=413, code="payload_too_large"):
     """The request body is bigger than `SHOPINTENT_MAX_BODY_BYTES`."""
 
-    status_code = 413
-    code = "payload_too_large"
 
-
-class UnauthorizedError(BotError):
+class UnauthorizedError(BotError, status_code=401, code="unauthorized"):
     """The webhook token is configured and the request did not carry it."""
 
-    status_code = 401
-    code = "unauthorized"
 
-
-class MissingSenderError(BotError):
+class MissingSenderError(BotError, status_code=400, code="missing_sender"):
     """A webhook message without `sender`: the bot does not guess whose conversation it is."""
 
-    status_code = 400
-    code = "missing_sender"
 
-
-class InvalidSenderError(BotError):
+class InvalidSenderError(BotError, status_code=401, code="invalid_sender"):
     """The `sender` is not a conversation id this bot issued (and no webhook token was sent)."""
 
-    status_code = 401
-    code = "invalid_sender"
 
-
-class InvalidCustomerTokenError(BotError):
+class InvalidCustomerTokenError(BotError, status_code=401, code="invalid_customer_token"):
     """`metadata.customer_token` is expired, forged, malformed or not accepted here."""
 
-    status_code = 401
-    code = "invalid_customer_token"
 
-
-class InsecureSettingsError(BotError):
+class InsecureSettingsError(BotError, code="insecure_settings"):
     """Production mode without the secrets it needs."""
 
-    code = "insecure_settings"
 
-
-class ActionServerError(BotError):
+class ActionServerError(BotError, status_code=502, code="action_server_error"):
     """The action server could not be reached, timed out or failed."""
 
-    status_code = 502
-    code = "action_server_error"
 
-
-class ActionRejectedError(ActionServerError):
+class ActionRejectedError(ActionServerError, code="action_rejected"):
     """The action server answered 400/404: it rejected or does not know the action."""
 
-    code = "action_rejected"
 
-
-class StoreError(BotError):
+class StoreError(BotError, status_code=503, code="store_error"):
     """The tracker/transcript database failed or a conversation lock timed out."""
 
-    status_code = 503
-    code = "store_error"
 
-
-class RateLimitedError(BotError):
+class RateLimitedError(BotError, status_code=429, code="rate_limited"):
     """A rate limit of the webhook is used up (`bot.ratelimit`); answered 429 with `Retry-After`.
 
     Args:
         message: What was limited and when to try again.
         retry_after_s: Whole seconds until the next request may pass.
     """
-
-    status_code = 429
-    code = "rate_limited"
 
     def __init__(self, message: str, *, retry_after_s: int) -> None:
         super().__init__(message)

@@ -6,11 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings
 
 from bot.ratelimit import parse_limit
 from core.paths import DEFAULT_MODEL_DIR
+from core.settings import BlankIsNone, CommaList, blank_is, settings_config
 
 DEFAULT_DATABASE_URL = "sqlite:///shopintent.db"
 MIN_REVIEW_TOKEN_CHARS = 32
@@ -19,9 +20,7 @@ MIN_REVIEW_TOKEN_CHARS = 32
 class BotSettings(BaseSettings):
     """Everything the bot can be configured with; `.env.example` lists each one."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="SHOPINTENT_", env_file=".env", extra="ignore", populate_by_name=True
-    )
+    model_config = settings_config(populate_by_name=True)
 
     model_dir: Path = Field(
         default=Path(DEFAULT_MODEL_DIR), description="trained model artifact folder"
@@ -32,7 +31,8 @@ class BotSettings(BaseSettings):
     policy_path: Path = Field(
         default=Path("training_data/policy.yml"), description="intent -> response/action/form rules"
     )
-    database_url: str = Field(
+    # Empty means "the default" here as in the action server's settings.
+    database_url: Annotated[str, BeforeValidator(blank_is(DEFAULT_DATABASE_URL))] = Field(
         default=DEFAULT_DATABASE_URL, description="SQLAlchemy URL, shared with actions"
     )
     action_endpoint: str = Field(
@@ -45,21 +45,21 @@ class BotSettings(BaseSettings):
         default="development",
         description="production refuses to start without its secrets and turns the demo page off",
     )
-    webhook_token: str | None = Field(
+    webhook_token: BlankIsNone = Field(
         default=None,
         description="shared secret of server-to-server callers, who may name their own sender ids",
     )
-    identity_secret: str | None = Field(
+    identity_secret: BlankIsNone = Field(
         default=None, description="HS256 secret of the shop's sign-in tokens (JWT `sub`, `exp`)"
     )
-    actions_secret: str | None = Field(
+    actions_secret: BlankIsNone = Field(
         default=None, description="HMAC secret signing every call to the action server"
     )
-    conversation_secret: str | None = Field(
+    conversation_secret: BlankIsNone = Field(
         default=None,
         description="signs conversation ids; unset: derived from the identity or actions secret",
     )
-    cors_origins: Annotated[list[str], NoDecode] = Field(
+    cors_origins: CommaList = Field(
         default_factory=lambda: ["http://localhost:5005", "http://127.0.0.1:5005"],
         description="origins allowed to call the webhook from a browser (comma separated)",
     )
@@ -74,7 +74,7 @@ class BotSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="interface `shopintent serve` binds")
     port: int = Field(default=5005, ge=1, le=65535, description="port `shopintent serve` binds")
     demo_page: bool = Field(default=True, description="serve the demo shop page at /")
-    redis_url: str | None = Field(
+    redis_url: BlankIsNone = Field(
         default=None,
         description="Redis holding the rate limit counters, shared by every worker; unset: "
         "each process counts on its own",
@@ -125,27 +125,6 @@ class BotSettings(BaseSettings):
         description="days turns, conversations and behaviour events are kept (purged daily)",
     )
 
-    @field_validator("cors_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
-        return value
-
-    @field_validator(
-        "webhook_token",
-        "identity_secret",
-        "actions_secret",
-        "conversation_secret",
-        "redis_url",
-        mode="before",
-    )
-    @classmethod
-    def _empty_token_is_none(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
-
     @field_validator(
         "conversation_rate_limit", "client_rate_limit", "session_rate_limit", "events_rate_limit"
     )
@@ -191,14 +170,6 @@ class BotSettings(BaseSettings):
                     f"{MIN_REVIEW_TOKEN_CHARS}"
                 )
         return problems
-
-    @field_validator("database_url", mode="before")
-    @classmethod
-    def _empty_url_is_default(cls, value: object) -> object:
-        # Empty means "the default" here as in the action server's settings.
-        if isinstance(value, str) and not value.strip():
-            return DEFAULT_DATABASE_URL
-        return value
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,12 @@ import it without pulling in torch, FastAPI or rasa-sdk.
 - `core.paths`: where things are by default (the model, the training data) and the
   artifact's file name.
 - `core.db`: the one way to open a database (URL spelling, SQLite pragmas, pools).
+- `core.settings`: how each package's settings read the environment (`SHOPINTENT_`
+  prefix, `.env`, blank-means-unset secrets, comma lists).
+- `core.config`: the value check and defaults of the training-settings dataclasses.
+- `core.artifacts`: what trained artifacts share (version stamp, metadata JSON, the
+  staged folder renamed into place).
+- `core.lazy`: package exports imported on first use (`nlu`, `recs`).
 
 The redactor, shared the same way, is the `privacy` package.
 """

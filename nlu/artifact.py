@@ -11,10 +11,10 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from core.artifacts import meta_json, project_version, read_meta, version_stamp
 from core.paths import ARTIFACT_FILE
 from nlu.calibration import DecisionRule, OosStats
 from nlu.config import POOLINGS
@@ -32,6 +32,7 @@ __all__ = [
     "DecisionRule",
     "NotAModelError",
     "OosStats",
+    "project_version",
 ]
 
 
@@ -65,15 +66,14 @@ class ArtifactMeta:
     @property
     def model_version(self) -> str:
         """A stable id of this model: creation time plus the training-data hash."""
-        stamp = self.created.replace("-", "").replace(":", "").split("+")[0]
-        return f"{stamp}-{self.data_hash[:8]}"
+        return version_stamp(self.created, self.data_hash)
 
     def save(self, directory: str | Path) -> Path:
         """Write `shopintent.json` into `directory` and return its path."""
         path = Path(directory) / ARTIFACT_FILE
         payload = asdict(self)
         payload["model_version"] = self.model_version
-        path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(meta_json(payload), encoding="utf-8")
         return path
 
     @classmethod
@@ -97,9 +97,7 @@ class ArtifactMeta:
                 "transformer weights, found none; train one with `shopintent train`"
             )
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            raw.pop("model_version", None)
-            fmt = int(raw.get("format_version", 0))
+            raw, fmt = read_meta(path)
             if fmt > FORMAT_VERSION:
                 raise ArtifactError(
                     f"{path}: format version {fmt} is newer than this shopintent supports "
@@ -117,14 +115,6 @@ class ArtifactMeta:
                 "retrain with `shopintent train`"
             )
         return meta
-
-
-def project_version() -> str:
-    """Return the installed shopintent version (0.0.0 from an uninstalled tree)."""
-    try:
-        return version("shopintent")
-    except PackageNotFoundError:
-        return "0.0.0"
 
 
 def data_hash(texts: list[str], labels: list[str]) -> str:

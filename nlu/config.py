@@ -8,15 +8,16 @@ JSON file (`--config`); `NluSettings` holds the runtime environment settings
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
+from core.config import field_defaults, field_names, value_checker
 from core.paths import DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR
+from core.settings import settings_config
 from core.wire import OOS_LABEL
 from nlu.calibration import DEFAULT_MIN_CONFIDENCE
 from nlu.errors import NluError
@@ -210,7 +211,7 @@ class TrainConfig:
             raise ConfigError(
                 f"config file {path}: expected a JSON object, found {type(raw).__name__}"
             )
-        known = {f.name for f in fields(cls)}
+        known = field_names(cls)
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ConfigError(
@@ -222,26 +223,16 @@ class TrainConfig:
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         """Return the default value of every setting (for `--help` texts)."""
-        out: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.default is not MISSING:
-                out[f.name] = f.default
-            elif f.default_factory is not MISSING:
-                out[f.name] = f.default_factory()
-        return out
+        return field_defaults(cls)
 
 
-def _check(ok: bool, name: str, value: object, expected: str) -> None:
-    if isinstance(value, float) and math.isnan(value):
-        ok = False
-    if not ok:
-        raise ConfigError(f"{name}: expected {expected}, found {value!r}")
+_check = value_checker(ConfigError)
 
 
 class NluSettings(BaseSettings):
     """Runtime settings of the nlu package (environment prefix `SHOPINTENT_`)."""
 
-    model_config = SettingsConfigDict(env_prefix="SHOPINTENT_", env_file=".env", extra="ignore")
+    model_config = settings_config()
 
     model_dir: str = DEFAULT_MODEL_DIR
     nlu_threads: int | None = None

@@ -9,14 +9,12 @@ the training data; `calibrate` fits the temperature and the rejection rule on th
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.artifacts import staged_folder
 from nlu.artifact import STATS_FILE, ArtifactMeta
 from nlu.calibration import (
     Calibration,
@@ -142,9 +140,7 @@ def save_artifact(
     with PyTorch.
     """
     output_dir = Path(output_dir)
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
-    try:
+    with staged_folder(output_dir) as staging:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         if calibration.stats is not None:
@@ -166,12 +162,6 @@ def save_artifact(
         if config.onnx:
             meta.onnx = export_to(staging, model, tokenizer, meta, check_texts or [])
         meta.save(staging)
-        if output_dir.exists():
-            shutil.rmtree(output_dir)
-        os.replace(staging, output_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return output_dir
 
 

@@ -10,28 +10,17 @@ crash never leaves a half-written model where a server would load it.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from core.artifacts import meta_json, project_version, read_meta, staged_folder, version_stamp
 from recs.errors import ArtifactError, NotAModelError
 
 META_FILE = "recs.json"
 WEIGHTS_FILE = "model.pt"
 FORMAT_VERSION = 1
-
-
-def project_version() -> str:
-    """The installed shopintent version (0.0.0 from an uninstalled tree)."""
-    try:
-        return version("shopintent")
-    except PackageNotFoundError:
-        return "0.0.0"
 
 
 @dataclass
@@ -69,14 +58,13 @@ class RecsMeta:
     @property
     def model_version(self) -> str:
         """A stable id of this model: creation time plus the training-data hash."""
-        stamp = self.created.replace("-", "").replace(":", "").split("+")[0]
-        return f"{stamp}-{self.data_hash[:8]}"
+        return version_stamp(self.created, self.data_hash)
 
     def to_json(self) -> str:
         """The JSON text of `recs.json`."""
         payload = asdict(self)
         payload["model_version"] = self.model_version
-        return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+        return meta_json(payload)
 
     @classmethod
     def load(cls, directory: str | Path) -> RecsMeta:
@@ -100,9 +88,7 @@ class RecsMeta:
                 f"found no {' or '.join(missing)}; train one with `shopintent recs train`"
             )
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            raw.pop("model_version", None)
-            fmt = int(raw.get("format_version", 0))
+            raw, fmt = read_meta(path)
             if fmt > FORMAT_VERSION:
                 raise ArtifactError(
                     f"{path}: expected format version {FORMAT_VERSION} or older, found {fmt}; "
@@ -126,19 +112,7 @@ def save_artifact(directory: str | Path, state_dict: dict[str, Any], meta: RecsM
     import torch
 
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
-    try:
+    with staged_folder(directory) as staging:
         torch.save(state_dict, staging / WEIGHTS_FILE)
         (staging / META_FILE).write_text(meta.to_json(), encoding="utf-8")
-        if directory.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}-old-", dir=directory.parent))
-            os.replace(directory, old / directory.name)
-            os.replace(staging, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory

@@ -7,14 +7,15 @@ and what the artifact records; `RecsSettings` holds the environment settings
 
 from __future__ import annotations
 
-import math
 import os
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
+from core.config import field_defaults, field_names, value_checker
+from core.settings import settings_config
 from recs.errors import RecsError
 
 DEFAULT_MODEL_DIR = "models/recs"
@@ -131,32 +132,22 @@ class RecsConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RecsConfig:
         """Rebuild settings from `to_dict()` output, ignoring names this version lacks."""
-        known = {f.name for f in fields(cls)}
+        known = field_names(cls)
         return cls(**{k: v for k, v in raw.items() if k in known})
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         """Return the default value of every setting (for `--help` texts)."""
-        out: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.default is not MISSING:
-                out[f.name] = f.default
-            elif f.default_factory is not MISSING:
-                out[f.name] = f.default_factory()
-        return out
+        return field_defaults(cls)
 
 
-def _check(ok: bool, name: str, value: object, expected: str) -> None:
-    if isinstance(value, float) and math.isnan(value):
-        ok = False
-    if not ok:
-        raise ConfigError(f"{name}: expected {expected}, found {value!r}")
+_check = value_checker(ConfigError)
 
 
 class RecsSettings(BaseSettings):
     """Runtime settings of the recs package (environment prefix `SHOPINTENT_`)."""
 
-    model_config = SettingsConfigDict(env_prefix="SHOPINTENT_", env_file=".env", extra="ignore")
+    model_config = settings_config()
 
     database_url: str = ""
     recs_model_dir: str = DEFAULT_MODEL_DIR

@@ -31,7 +31,7 @@ from bot.settings import MIN_REVIEW_TOKEN_CHARS
 COOKIE = "shopintent_review"
 
 
-class ReviewAuthError(BotError):
+class ReviewAuthError(BotError, status_code=401, code="review_unauthorized"):
     """The request does not carry the review token (or review is not configured).
 
     The API answers it as JSON; the pages answer with the login form (`bot.review.pages`).
@@ -40,9 +40,6 @@ class ReviewAuthError(BotError):
         message: What the caller must send.
         problem: Why review is locked by the server's settings, if it is.
     """
-
-    status_code = 401
-    code = "review_unauthorized"
 
     def __init__(self, message: str, *, problem: str | None = None) -> None:
         super().__init__(message)

@@ -52,11 +52,8 @@ _env = Environment(
 )
 
 
-class FormError(BotError):
+class FormError(BotError, status_code=400, code="invalid_form"):
     """A review form was posted with a bad or missing field."""
-
-    status_code = 400
-    code = "invalid_form"
 
 
 def render(

@@ -5,16 +5,18 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+from core.settings import BlankIsNone, settings_config
 
 
 class ReviewSettings(BaseSettings):
     """What the review pages, the review API and the model reloader read from the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="SHOPINTENT_", env_file=".env", extra="ignore")
+    model_config = settings_config()
 
-    review_token: str | None = Field(
+    review_token: BlankIsNone = Field(
         default=None,
         description="secret of the review pages and API (Bearer or login); unset disables review",
     )
@@ -47,13 +49,6 @@ class ReviewSettings(BaseSettings):
         if "registry_dir" in self.model_fields_set:
             return True
         return Path(model_dir).resolve().is_relative_to(self.registry_dir.resolve())
-
-    @field_validator("review_token", mode="before")
-    @classmethod
-    def _empty_token_is_none(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
 
 
 @lru_cache(maxsize=1)

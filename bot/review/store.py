@@ -41,18 +41,12 @@ VERDICT_OF_ACTION: dict[ReviewAction, Verdict] = {
 _INTENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,99}$")
 
 
-class TurnNotFoundError(BotError):
+class TurnNotFoundError(BotError, status_code=404, code="turn_not_found"):
     """A review names a turn id that is not stored."""
 
-    status_code = 404
-    code = "turn_not_found"
 
-
-class InvalidLabelError(BotError):
+class InvalidLabelError(BotError, status_code=422, code="invalid_label"):
     """A relabel names an intent that cannot be trained (bad characters, `nlu_fallback`)."""
-
-    status_code = 422
-    code = "invalid_label"
 
 
 class TurnReview(Base):
