@@ -6,6 +6,8 @@ import it without pulling in torch, FastAPI or rasa-sdk.
 - `core.paths`: where things are by default (the model, the training data) and the
   artifact's file name.
 - `core.db`: the one way to open a database (URL spelling, SQLite pragmas, pools).
+- `core.signing`: the signature of an action call, made by the bot, checked by the
+  action server.
 - `core.settings`: how each package's settings read the environment (`SHOPINTENT_`
   prefix, `.env`, blank-means-unset secrets, comma lists).
 - `core.config`: the value check and defaults of the training-settings dataclasses.
