@@ -16,14 +16,17 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import fcntl
 import hashlib
+import importlib.util
 import json
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
@@ -298,6 +301,18 @@ def running(
         yield
     finally:
         stop(proc)
+
+
+def load_builder(module_name: str = "build_training_data") -> ModuleType:
+    """Import `scripts/build_training_data.py` (not a package) as `module_name`."""
+    spec = importlib.util.spec_from_file_location(
+        module_name, ROOT / "scripts" / "build_training_data.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _code_hash() -> str:
