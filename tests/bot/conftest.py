@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import threading
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 from bot.app import create_app
 from bot.review.settings import ReviewSettings, get_review_settings
 from bot.settings import BotSettings
+from bot.store import TurnRecord
 from core.wire import ParseResult
 from tests.conftest import free_port, running, wait_for
 
@@ -27,6 +29,21 @@ POLICY = REPO / "training_data" / "policy.yml"
 WEBHOOK_TOKEN = "test-webhook-token"
 IDENTITY_SECRET = "test-identity-secret-of-32-characters"
 GUEST_EMAIL = "ann@example.com"
+# The local PostgreSQL test database (the `postgres` tests skip when it is not running).
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def turn_record(text: str) -> TurnRecord:
+    """A stored turn for `text`: a greeting the bot answered, as the store tests save it."""
+    return TurnRecord(
+        text=text,
+        parse_data={"text": text, "intent": {"name": "greet", "confidence": 0.9}},
+        model_version="m1",
+        actions=["utter_greet"],
+        replies=[{"recipient_id": "s", "text": "hi"}],
+        error=None,
+        latency_ms=1.0,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -334,6 +351,15 @@ def use_review(target: FastAPI | TestClient, review_token: str | None, **setting
     app = target.app if isinstance(target, TestClient) else target
     review = ReviewSettings(review_token=review_token, **settings)
     app.dependency_overrides[get_review_settings] = lambda: review  # type: ignore[attr-defined]
+
+
+def csrf_of(client: TestClient) -> str:
+    """The CSRF token of the client's login session, as the inbox's forms carry it."""
+    page = client.get("/review")
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None
+    return found.group(1)
 
 
 # Headless Chromium as the browser tests launch it (no sandbox in containers, no GPU).
