@@ -250,13 +250,15 @@ def wait_for(
 ) -> None:
     """Poll `url` until it answers 200, or fail the test with the server's output.
 
-    The output is the end of `log` when the server writes there, else what `proc` piped.
+    The output is the end of `log` when the server writes there, else what `proc` piped
+    (its stdout, or its stderr when only that is a pipe).
     """
 
     def output() -> str:
         if log is not None:
             return tail(log)
-        return proc.stdout.read().decode(errors="replace")[-3000:] if proc and proc.stdout else ""
+        piped = proc and (proc.stdout or proc.stderr)
+        return piped.read().decode(errors="replace")[-3000:] if piped else ""
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
