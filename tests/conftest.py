@@ -16,14 +16,19 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import fcntl
 import hashlib
+import importlib.util
 import json
 import shutil
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,6 +235,86 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def tail(log: Path, chars: int = 3000) -> str:
+    """The end of a server's log file, for failure messages."""
+    return log.read_text(encoding="utf-8", errors="replace")[-chars:]
+
+
+def wait_for(
+    url: str,
+    timeout_s: float = 60.0,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+) -> None:
+    """Poll `url` until it answers 200, or fail the test with the server's output.
+
+    The output is the end of `log` when the server writes there, else what `proc` piped
+    (its stdout, or its stderr when only that is a pipe).
+    """
+
+    def output() -> str:
+        if log is not None:
+            return tail(log)
+        piped = proc and (proc.stdout or proc.stderr)
+        return piped.read().decode(errors="replace")[-3000:] if piped else ""
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"server for {url} exited with {proc.returncode}:\n{output()}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(
+        f"{url} did not answer 200 within {timeout_s:.0f}s" + (f":\n{tail(log)}" if log else "")
+    )
+
+
+@contextmanager
+def running(
+    cmd: list[str],
+    health_url: str,
+    env: dict[str, str] | None = None,
+    *,
+    log: Path | None = None,
+    timeout_s: float = 60.0,
+) -> Iterator[None]:
+    """Run a server process for the duration of the block, then stop it.
+
+    Its output goes to `log` when given (a pipe nobody reads could stall a busy server).
+    """
+    out = log.open("wb") if log is not None else None
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=out or subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    if out is not None:
+        out.close()  # the server holds its own copy
+    try:
+        wait_for(health_url, timeout_s, proc=proc, log=log)
+        yield
+    finally:
+        stop(proc)
+
+
+def load_builder(module_name: str = "build_training_data") -> ModuleType:
+    """Import `scripts/build_training_data.py` (not a package) as `module_name`."""
+    spec = importlib.util.spec_from_file_location(
+        module_name, ROOT / "scripts" / "build_training_data.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _code_hash() -> str:

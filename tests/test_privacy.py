@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,15 @@ from tests.actions.conftest import seed_store
 def url(tmp_path: Any) -> str:
     """A seeded shop database that also holds the bot's tables."""
     return seed_store(f"sqlite:///{tmp_path / 'shop.db'}")
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[TranscriptStore]:
+    """The bot's transcript store on `url`, its tables created; disposed after the test."""
+    store = TranscriptStore(url)
+    store.create_tables()
+    yield store
+    store.dispose()
 
 
 def chat(
@@ -97,10 +107,8 @@ def label(store: TranscriptStore, sender: str) -> None:
 
 
 def test_forget_sender_removes_every_row_of_that_conversation_only(
-    url: str, capsys: pytest.CaptureFixture[str]
+    url: str, store: TranscriptStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = TranscriptStore(url)
-    store.create_tables()
     chat(store, "c_victim", ["hi, I'm Ann", "my parcel never came"])
     chat(store, "c_other", ["hello"])
     label(store, "c_victim")
@@ -121,14 +129,11 @@ def test_forget_sender_removes_every_row_of_that_conversation_only(
     }
     kept = counts(store, url, "c_other")
     assert kept["turns"] == 1 and kept["conversations"] == 1 and kept["tickets"] == ["hello"]
-    store.dispose()
 
 
 def test_forget_customer_finds_their_conversations(
-    url: str, capsys: pytest.CaptureFixture[str]
+    url: str, store: TranscriptStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = TranscriptStore(url)
-    store.create_tables()
     chat(store, "c_a1", ["where is my order?"], customer="42")
     chat(store, "c_a2", ["cancel it"], customer="42")
     chat(store, "c_b", ["hi"], customer="7")
@@ -144,14 +149,11 @@ def test_forget_customer_finds_their_conversations(
     assert report["bot"]["events"] == 1
     assert counts(store, url, "c_a1")["turns"] == counts(store, url, "c_a2")["turns"] == 0
     assert counts(store, url, "c_b")["turns"] == 1
-    store.dispose()
 
 
 def test_purge_removes_only_what_is_past_the_retention_period(
-    url: str, capsys: pytest.CaptureFixture[str]
+    url: str, store: TranscriptStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = TranscriptStore(url)
-    store.create_tables()
     chat(store, "c_old", ["an old question"])
     chat(store, "c_new", ["a new question"])
     long_ago = datetime.now(UTC) - timedelta(days=120)
@@ -173,7 +175,6 @@ def test_purge_removes_only_what_is_past_the_retention_period(
     assert counts(store, url, "c_new")["turns"] == 1
     assert counts(store, url, "c_new")["tickets"] == ["a new question"]
     assert "older than 90 days" in capsys.readouterr().out
-    store.dispose()
 
 
 def test_purge_refuses_a_retention_below_one_day(

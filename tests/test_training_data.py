@@ -7,16 +7,17 @@ The YAML is read with plain PyYAML and a small annotation regex, independent of
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import re
-import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import yaml
+
+from tests.conftest import load_builder
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "training_data"
@@ -58,17 +59,6 @@ def read_nlu(paths: list[Path]) -> tuple[Examples, list[dict[str, object]]]:
             assert all(line.startswith("- ") for line in lines), f"bad line in {path}"
             examples.setdefault(item["intent"], []).extend(line[2:] for line in lines)
     return examples, others
-
-
-def load_builder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "build_training_data", ROOT / "scripts" / "build_training_data.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -241,16 +231,21 @@ def test_reported_messages_are_nowhere_in_the_data(train: Examples, held_out: Ex
     assert not {m for m in REPORTED_MESSAGES if _loose(m) in texts}
 
 
+def _labelled_where(match: Callable[[str], object], *splits: Examples) -> set[tuple[str, str]]:
+    """(intent, plain text) of every example in `splits` whose plain text `match`es."""
+    return {
+        (intent, plain(t))
+        for ex in splits
+        for intent, texts in ex.items()
+        for t in texts
+        if match(plain(t))
+    }
+
+
 def test_damaged_broken_or_faulty_items_are_complaints_refund_wanted_or_not(
     train: Examples, held_out: Examples
 ) -> None:
-    found = {
-        (intent, plain(t))
-        for ex in (train, held_out)
-        for intent, texts in ex.items()
-        for t in texts
-        if DAMAGED_ITEM.search(plain(t))
-    }
+    found = _labelled_where(DAMAGED_ITEM.search, train, held_out)
     assert len(found) >= 30
     assert {text for intent, text in found if intent != "complaint"} == set()
 
@@ -258,13 +253,7 @@ def test_damaged_broken_or_faulty_items_are_complaints_refund_wanted_or_not(
 def test_parcels_marked_delivered_lost_or_stolen_are_missing_package_reports(
     train: Examples, held_out: Examples
 ) -> None:
-    found = {
-        (intent, plain(t))
-        for ex in (train, held_out)
-        for intent, texts in ex.items()
-        for t in texts
-        if PARCEL.search(plain(t)) and MISSING.search(plain(t))
-    }
+    found = _labelled_where(lambda t: PARCEL.search(t) and MISSING.search(t), train, held_out)
     assert len(found) >= 15
     assert {text for intent, text in found if intent != "report_missing_package"} == set()
 

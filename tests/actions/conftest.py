@@ -158,6 +158,8 @@ def empty_postgres_url() -> Iterator[str]:
 
 # The conversation (tracker `sender_id`) of a call unless a test names another.
 SENDER = "shopper-1"
+# A shopper's new address; not a city of the seed, so a reply shows it only as the new one.
+NEW_ADDRESS = "42 Baker Street, Springfield, IL 62704"
 
 
 def make_tracker(

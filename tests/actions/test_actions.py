@@ -39,6 +39,7 @@ from actions.product_actions import (
 from actions.replies import day, money
 from tests.actions.conftest import (
     DOMAIN_ACTIONS,
+    NEW_ADDRESS,
     SENDER,
     Reply,
     audit_rows,
@@ -75,8 +76,6 @@ ALL_ACTIONS: list[Action] = [
     ActionHandoff(),
 ]
 CARD_KEYS = {"id", "title", "brand", "price", "rating", "availability"}
-# Not a city of the seed, so the reply can only show it because it is the new address.
-NEW_ADDRESS = "42 Baker Street, Springfield, IL 62704"
 NEW_CITY = "Springfield, IL 62704"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from actions import store
@@ -19,13 +20,19 @@ def test_a_seeded_store_matches_the_models(seeded_url: str) -> None:
     assert_models_match_migrations(seeded_url)
 
 
-def test_upgrade_to_0002_gives_existing_orders_unique_numbers(tmp_path: Path) -> None:
+@pytest.fixture
+def upgraded_legacy_store(tmp_path: Path) -> str:
+    """A store created at revision 0001 with orders in it, then upgraded to the head."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
     store.init_db(url, revision="0001")
     insert_legacy_orders(url)
 
     store.init_db(url)
+    return url
 
+
+def test_upgrade_to_0002_gives_existing_orders_unique_numbers(upgraded_legacy_store: str) -> None:
+    url = upgraded_legacy_store
     with store.get_engine(url).connect() as conn:
         numbers = dict(conn.execute(text("SELECT id, number FROM orders")).all())
         version = conn.execute(text("SELECT version_num FROM actions_alembic_version")).scalar()
@@ -36,16 +43,12 @@ def test_upgrade_to_0002_gives_existing_orders_unique_numbers(tmp_path: Path) ->
     assert_models_match_migrations(url)
 
 
-def test_upgrade_rebuilding_orders_keeps_their_lines_and_foreign_keys_on(tmp_path: Path) -> None:
+def test_upgrade_rebuilding_orders_keeps_their_lines_and_foreign_keys_on(
+    upgraded_legacy_store: str,
+) -> None:
     # SQLite rebuilds `orders` to make `number` NOT NULL; with foreign keys on, the
     # old table's drop would cascade-delete every order line.
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    store.init_db(url, revision="0001")
-    insert_legacy_orders(url)
-
-    store.init_db(url)
-
-    with store.get_engine(url).connect() as conn:
+    with store.get_engine(upgraded_legacy_store).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM order_lines")).scalar() == 2
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA foreign_key_check")).all() == []

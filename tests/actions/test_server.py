@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from tests.actions.conftest import DOMAIN_ACTIONS, first_order, owner
-from tests.conftest import free_port, stop
+from tests.conftest import free_port, stop, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -41,21 +40,6 @@ def start(command: list[str], url: str, *, auto_seed: bool) -> tuple[subprocess.
     return proc, f"http://127.0.0.1:{port}"
 
 
-def wait_healthy(proc: subprocess.Popen[bytes], base: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
-            )
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{base} did not become healthy in {timeout}s")
-
-
 @pytest.fixture(scope="module")
 def servers(seeded_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Three servers started together: rasa-sdk on the seeded store, `shopintent actions`
@@ -73,7 +57,7 @@ def servers(seeded_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     }
     try:
         for proc, base in started.values():
-            wait_healthy(proc, base)
+            wait_for(f"{base}/health", proc=proc)
         yield {name: base for name, (_, base) in started.items()}
     finally:
         for proc, _ in started.values():

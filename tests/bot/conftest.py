@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
+import re
+import shutil
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -13,12 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
+from bot.review.settings import ReviewSettings, get_review_settings
 from bot.settings import BotSettings
+from bot.store import TurnRecord
 from core.wire import ParseResult
-from tests.conftest import free_port, stop
+from tests.conftest import free_port, running, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 DOMAIN = REPO / "training_data" / "domain.yml"
@@ -26,41 +29,21 @@ POLICY = REPO / "training_data" / "policy.yml"
 WEBHOOK_TOKEN = "test-webhook-token"
 IDENTITY_SECRET = "test-identity-secret-of-32-characters"
 GUEST_EMAIL = "ann@example.com"
+# The local PostgreSQL test database (the `postgres` tests skip when it is not running).
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def wait_for(
-    url: str, timeout_s: float = 60.0, proc: subprocess.Popen[bytes] | None = None
-) -> None:
-    """Poll `url` until it answers 200, or fail the test with the server's output."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            pytest.fail(f"server for {url} exited with {proc.returncode}:\n{out[-3000:]}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{url} did not answer 200 within {timeout_s:.0f}s")
-
-
-@contextmanager
-def running(cmd: list[str], health_url: str, env: dict[str, str] | None = None) -> Iterator[None]:
-    """Run a server process for the duration of the block, then stop it."""
-    proc = subprocess.Popen(
-        cmd,
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+def turn_record(text: str) -> TurnRecord:
+    """A stored turn for `text`: a greeting the bot answered, as the store tests save it."""
+    return TurnRecord(
+        text=text,
+        parse_data={"text": text, "intent": {"name": "greet", "confidence": 0.9}},
+        model_version="m1",
+        actions=["utter_greet"],
+        replies=[{"recipient_id": "s", "text": "hi"}],
+        error=None,
+        latency_ms=1.0,
     )
-    try:
-        wait_for(health_url, proc=proc)
-        yield
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="session")
@@ -286,33 +269,136 @@ def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+@contextmanager
+def actions_running(env: dict[str, str]) -> Iterator[str]:
+    """`shopintent actions` on a free port with `env` (its database and secrets); yields its URL."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "shopintent", "actions", "--port", str(port)]
+    with running(cmd, f"http://127.0.0.1:{port}/health", env):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def stack_running(
+    model: Path, env: dict[str, str], cors_origin: str | None = None
+) -> Iterator[LiveStack]:
+    """`shopintent actions` and `shopintent serve --model model` on free ports, sharing `env`.
+
+    `env` names the seeded shop database and the secrets; the actions server does not seed.
+    The bot lets `cors_origin` call it (its own origin when none is given).
+    """
+    bot_port = free_port()
+    bot_url = f"http://127.0.0.1:{bot_port}"
+    env = {
+        "SHOPINTENT_AUTO_SEED": "false",
+        **env,
+        "SHOPINTENT_CORS_ORIGINS": cors_origin or bot_url,
+    }
+    with actions_running(env) as actions_url:
+        bot_cmd = [
+            sys.executable, "-m", "shopintent", "serve", "--port", str(bot_port),
+            "--model", str(model),
+            "--action-endpoint", f"{actions_url}/webhook",
+        ]  # fmt: skip
+        with running(bot_cmd, f"{bot_url}/ready", env):
+            yield LiveStack(bot_url, actions_url, env["SHOPINTENT_DATABASE_URL"], env)
+
+
 @pytest.fixture(scope="session")
 def live_stack(shop_model: Path, seeded_database: str) -> Iterator[LiveStack]:
-    """`python -m rasa_sdk --actions actions` and `shopintent serve` on free ports."""
-    actions_port, bot_port = free_port(), free_port()
+    """`shopintent actions` and `shopintent serve` on free ports, on the seeded shop."""
     env = {
         "SHOPINTENT_DATABASE_URL": seeded_database,
-        "SHOPINTENT_AUTO_SEED": "false",
         "SHOPINTENT_WEBHOOK_TOKEN": LIVE_WEBHOOK_TOKEN,
         "SHOPINTENT_ACTIONS_SECRET": LIVE_ACTIONS_SECRET,
         "SHOPINTENT_IDENTITY_SECRET": IDENTITY_SECRET,
-        "SHOPINTENT_CORS_ORIGINS": f"http://127.0.0.1:{bot_port}",
     }
-    actions_cmd = [
-        sys.executable, "-m", "shopintent", "actions", "--port", str(actions_port),
-    ]  # fmt: skip
-    bot_cmd = [
-        sys.executable, "-m", "shopintent", "serve", "--port", str(bot_port),
-        "--model", str(shop_model),
-        "--action-endpoint", f"http://127.0.0.1:{actions_port}/webhook",
-    ]  # fmt: skip
-    with (
-        running(actions_cmd, f"http://127.0.0.1:{actions_port}/health", env),
-        running(bot_cmd, f"http://127.0.0.1:{bot_port}/ready", env),
-    ):
-        yield LiveStack(
-            f"http://127.0.0.1:{bot_port}",
-            f"http://127.0.0.1:{actions_port}",
-            seeded_database,
-            env,
+    with stack_running(shop_model, env) as stack:
+        yield stack
+
+
+@contextmanager
+def serving(app: FastAPI, ready_path: str = "/health", timeout_s: float = 60.0) -> Iterator[str]:
+    """Serve `app` under uvicorn in a thread of this process until the block ends; yields its URL.
+
+    Returns once `ready_path` answers 200 (the lifespan has run).
+    """
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
         )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(f"http://127.0.0.1:{port}{ready_path}", timeout_s=timeout_s)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def use_review(target: FastAPI | TestClient, review_token: str | None, **settings: Any) -> None:
+    """Give the app (or a client's app) review settings: its review token and `settings`."""
+    app = target.app if isinstance(target, TestClient) else target
+    review = ReviewSettings(review_token=review_token, **settings)
+    app.dependency_overrides[get_review_settings] = lambda: review  # type: ignore[attr-defined]
+
+
+def csrf_of(client: TestClient) -> str:
+    """The CSRF token of the client's login session, as the inbox's forms carry it."""
+    page = client.get("/review")
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None
+    return found.group(1)
+
+
+# Headless Chromium as the browser tests launch it (no sandbox in containers, no GPU).
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# Reports every Content-Security-Policy violation on the console (init scripts are not
+# subject to the page's CSP); `watch_csp` collects them.
+_REPORT_CSP = """document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("Content Security Policy violation: " + e.violatedDirective + " " + e.blockedURI);
+});"""
+
+
+def watch_csp(page: Any) -> list[str]:
+    """Collect the page's CSP violations (console reports and violation events)."""
+    found: list[str] = []
+    page.add_init_script(_REPORT_CSP)
+    page.on(
+        "console",
+        lambda m: found.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    return found
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's chromium (skips the test when it is not installed)."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    return path
+
+
+@pytest.fixture
+def chromium(chromium_path: str) -> Iterator[Any]:
+    """Headless Chromium with `LAUNCH_ARGS`, closed after the test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

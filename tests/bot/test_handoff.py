@@ -17,23 +17,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from bot.handoff.shopper import shopper_events
-from bot.review.settings import ReviewSettings, get_review_settings
-from tests.bot.conftest import AppFactory, say, texts
+from tests.bot.conftest import AppFactory, say, texts, use_review
 
 REVIEW_TOKEN = "handoff-review-token-of-at-least-32-characters"
 AGENT = {"Authorization": f"Bearer {REVIEW_TOKEN}"}
-
-
-def use_review(client: TestClient) -> None:
-    settings = ReviewSettings(review_token=REVIEW_TOKEN)
-    client.app.dependency_overrides[get_review_settings] = lambda: settings  # type: ignore[attr-defined]
 
 
 @pytest.fixture
 def agents(make_client: AppFactory) -> Iterator[TestClient]:
     """The app with a review token (agents use it), no e-mail offers."""
     with make_client(handoff_offer_email_after_s=0) as client:
-        use_review(client)
+        use_review(client, REVIEW_TOKEN)
         yield client
 
 
@@ -318,7 +312,7 @@ def test_no_agent_for_a_while_offers_an_e_mail_reply_kept_on_the_handoff_only(
     sender = "nobody-there"
     email = "jo.shopper@example.com"
     with make_client(handoff_offer_email_after_s=0.3) as client:
-        use_review(client)
+        use_review(client, REVIEW_TOKEN)
         say(client, "talk to a human", sender=sender)
         deadline = time.monotonic() + 10
         offer: list[dict[str, Any]] = []
@@ -357,7 +351,7 @@ def test_declining_the_e_mail_offer_keeps_the_shopper_waiting(make_client: AppFa
     from datetime import UTC, datetime, timedelta
 
     with make_client(handoff_offer_email_after_s=3600) as client:
-        use_review(client)
+        use_review(client, REVIEW_TOKEN)
         say(client, "a person please", sender="declines")
         service = client.app.state.handoffs  # type: ignore[attr-defined]
         an_hour_on = datetime.now(UTC) + timedelta(hours=1, seconds=1)
@@ -377,7 +371,7 @@ def test_restart_leaves_the_queue_and_the_bot_answers(agents: TestClient) -> Non
 
 def test_with_live_handoff_off_the_bot_keeps_answering(make_client: AppFactory) -> None:
     with make_client(handoff_live=False) as client:
-        use_review(client)
+        use_review(client, REVIEW_TOKEN)
         assert "ticket T-" in texts(say(client, "talk to a human", sender="old"))
         assert say(client, "hi", sender="old")
         response = client.get("/api/agent/handoffs", headers=AGENT)

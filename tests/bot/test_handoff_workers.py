@@ -25,11 +25,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from bot.app import create_app
-from bot.review.settings import ReviewSettings, get_review_settings
 from bot.settings import BotSettings
 from bot.store import TranscriptStore
-from tests.bot.conftest import DOMAIN, POLICY, KeywordClassifier, wait_for
-from tests.conftest import free_port
+from tests.bot.conftest import DOMAIN, POLICY, KeywordClassifier, serving, use_review
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -72,30 +70,10 @@ def redis_up() -> bool:
 @contextmanager
 def worker(settings: BotSettings) -> Iterator[str]:
     """One bot worker under uvicorn in a thread; yields its URL."""
-    import uvicorn
-
     app = create_app(settings, classifier=KeywordClassifier())
-    review = ReviewSettings(review_token=REVIEW_TOKEN)
-    app.dependency_overrides[get_review_settings] = lambda: review
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", timeout_s=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    use_review(app, REVIEW_TOKEN)
+    with serving(app) as url:
+        yield url
 
 
 @dataclass

@@ -18,22 +18,24 @@ from bot.review.auth import COOKIE
 from bot.review.sessions import ReviewSession
 from bot.review.settings import ReviewSettings, get_review_settings
 from bot.settings import BotSettings
-from tests.bot.conftest import WEBHOOK_TOKEN, AppFactory, KeywordClassifier, say
+from tests.bot.conftest import (
+    WEBHOOK_TOKEN,
+    AppFactory,
+    KeywordClassifier,
+    csrf_of,
+    say,
+    use_review,
+)
 
 TOKEN = "hardening-review-token-of-40-characters!"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 SERVER = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
 
 
-def use_review(client: TestClient, **kwargs: Any) -> None:
-    settings = ReviewSettings(**{"review_token": TOKEN, **kwargs})
-    client.app.dependency_overrides[get_review_settings] = lambda: settings  # type: ignore[attr-defined]
-
-
 @pytest.fixture
 def review_client(make_client: AppFactory) -> Iterator[TestClient]:
     with make_client() as client:
-        use_review(client)
+        use_review(client, TOKEN)
         yield client
 
 
@@ -54,14 +56,6 @@ def login(client: TestClient, token: str = TOKEN) -> Any:
 def session_cookie(response: Any) -> str:
     found = re.search(rf"{COOKIE}=([^;]+)", response.headers["set-cookie"])
     assert found is not None, response.headers.get("set-cookie")
-    return found.group(1)
-
-
-def csrf_of(client: TestClient) -> str:
-    page = client.get("/review")
-    assert page.status_code == 200, page.text
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found is not None
     return found.group(1)
 
 
@@ -138,7 +132,7 @@ def test_using_a_session_renews_its_idle_expiry(review_client: TestClient) -> No
 def test_changing_the_review_token_ends_every_session(review_client: TestClient) -> None:
     login(review_client)
 
-    use_review(review_client, review_token="another-review-token-of-32-characters-x")
+    use_review(review_client, "another-review-token-of-32-characters-x")
 
     assert review_client.get("/review").status_code == 401
 

@@ -16,23 +16,10 @@ from sqlalchemy import delete
 
 from bot.errors import StoreError
 from bot.settings import BotSettings
-from bot.store import LEASE_S, Conversation, Lock, TranscriptStore, Turn, TurnRecord
-from tests.bot.conftest import AppFactory, say
-from tests.bot.test_store import PG_URL
+from bot.store import LEASE_S, Conversation, Lock, TranscriptStore, Turn
+from tests.bot.conftest import PG_URL, AppFactory, say, turn_record
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _record(text: str) -> TurnRecord:
-    return TurnRecord(
-        text=text,
-        parse_data={"text": text, "intent": {"name": "greet", "confidence": 0.9}},
-        model_version="m1",
-        actions=["utter_greet"],
-        replies=[{"recipient_id": "s", "text": "hi"}],
-        error=None,
-        latency_ms=1.0,
-    )
 
 
 Hold = Callable[[str, str], "subprocess.Popen[str]"]
@@ -113,7 +100,7 @@ def test_a_lock_is_renewed_while_its_turn_runs(tmp_path: Path) -> None:
     # Three leases long: without renewal `other` would take the conversation.
     with pytest.raises(StoreError, match="stayed locked"):
         other.acquire("slow-turn")
-    worker.save(held, {"n": 1}, _record("slow"))
+    worker.save(held, {"n": 1}, turn_record("slow"))
 
     after = other.acquire("slow-turn")
     assert after.seq == 2 and after.state == {"n": 1}
@@ -132,10 +119,10 @@ def test_a_wedged_turn_loses_its_lock_and_its_late_save_stores_nothing(tmp_path:
     started = time.monotonic()
     fresh = other.acquire("wedged")
     assert time.monotonic() - started < 3
-    other.save(fresh, {"by": "other"}, _record("newer"))
+    other.save(fresh, {"by": "other"}, turn_record("newer"))
 
     with pytest.raises(StoreError, match="ran out while this turn ran"):
-        wedged.save(stale, {"by": "wedged"}, _record("late"))
+        wedged.save(stale, {"by": "wedged"}, turn_record("late"))
     assert [t["text"] for t in other.turns("wedged")] == ["newer"]
     wedged.dispose()
     other.dispose()
@@ -145,7 +132,7 @@ def test_saving_or_releasing_stops_the_renewals(tmp_path: Path) -> None:
     store = TranscriptStore(f"sqlite:///{tmp_path / 'bot.db'}", lease_s=0.3)
     store.create_tables()
     held = store.acquire("done")
-    store.save(held, {}, _record("one"))
+    store.save(held, {}, turn_record("one"))
     released = store.acquire("done")
     store.release(released)
 
@@ -184,7 +171,7 @@ def test_postgres_frees_a_crashed_workers_lease_within_15_seconds(
         started = time.monotonic()
         held = store.acquire(sender)
         assert time.monotonic() - started < 15
-        store.save(held, {}, _record("after the crash"))
+        store.save(held, {}, turn_record("after the crash"))
     finally:
         store.dispose()
         _forget(pg_url, sender)
@@ -203,9 +190,9 @@ def test_postgres_keeps_a_long_turns_lock_and_ends_a_wedged_one(pg_url: str) -> 
         # Past max_hold_s the renewals stop and the lease runs out.
         time.sleep(2.5)
         fresh = other.acquire(sender)
-        other.save(fresh, {}, _record("newer"))
+        other.save(fresh, {}, turn_record("newer"))
         with pytest.raises(StoreError):
-            worker.save(held, {}, _record("late"))
+            worker.save(held, {}, turn_record("late"))
         assert [t["text"] for t in other.turns(sender)] == ["newer"]
     finally:
         worker.dispose()
@@ -224,7 +211,7 @@ def test_postgres_holds_more_conversations_than_the_pool_has_connections(pg_url:
         assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
         assert store.ping()
         for one in held:
-            store.save(one, {}, _record(one.sender_id))
+            store.save(one, {}, turn_record(one.sender_id))
         assert [t["text"] for t in store.turns(senders[-1])] == [senders[-1]]
     finally:
         store.dispose()

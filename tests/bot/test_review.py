@@ -15,9 +15,9 @@ from sqlalchemy import text as sql
 from bot.review.analytics import charts, summarise
 from bot.review.auth import COOKIE
 from bot.review.export import export_annotations
-from bot.review.settings import ReviewSettings, get_review_settings
+from bot.review.settings import ReviewSettings
 from nlu.data import read_nlu
-from tests.bot.conftest import AppFactory, say
+from tests.bot.conftest import PG_URL, AppFactory, csrf_of, say, use_review
 
 TOKEN = "review-secret-for-tests-of-32-characters"
 WEBHOOK_TOKEN = "widget-token-for-tests"
@@ -33,16 +33,11 @@ SCRIPT = [
 ]
 
 
-def use_review_settings(client: TestClient, **kwargs: Any) -> None:
-    settings = ReviewSettings(**{"review_token": TOKEN, **kwargs})
-    client.app.dependency_overrides[get_review_settings] = lambda: settings  # type: ignore[attr-defined]
-
-
 @pytest.fixture
 def review_client(make_client: AppFactory) -> Iterator[TestClient]:
     """An app with a review token, a webhook token, and the scripted conversation stored."""
     with make_client(webhook_token=WEBHOOK_TOKEN) as client:
-        use_review_settings(client)
+        use_review(client, TOKEN)
         client.headers["Authorization"] = f"Bearer {WEBHOOK_TOKEN}"
         for message, _ in SCRIPT:
             say(client, message, sender="alice")
@@ -137,7 +132,7 @@ def test_review_api_answers_a_bad_turn_id_without_the_token_with_401_json(
 def test_review_stays_locked_when_its_token_equals_the_webhook_token(
     review_client: TestClient,
 ) -> None:
-    use_review_settings(review_client, review_token=WEBHOOK_TOKEN)
+    use_review(review_client, WEBHOOK_TOKEN)
 
     response = review_client.get(
         "/api/review/turns", headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
@@ -150,7 +145,7 @@ def test_review_stays_locked_when_its_token_equals_the_webhook_token(
 def test_review_without_a_configured_token_says_how_to_enable_it(
     review_client: TestClient,
 ) -> None:
-    use_review_settings(review_client, review_token=None)
+    use_review(review_client, None)
 
     response = review_client.get("/api/review/turns", headers=BEARER)
 
@@ -290,15 +285,6 @@ def login(client: TestClient) -> None:
     assert TOKEN not in cookie
 
 
-def csrf_of(client: TestClient) -> str:
-    """The CSRF token of the client's login session, as the inbox's forms carry it."""
-    page = client.get("/review")
-    assert page.status_code == 200, page.text
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found is not None
-    return found.group(1)
-
-
 def test_login_sets_an_httponly_cookie_that_opens_the_inbox(review_client: TestClient) -> None:
     login(review_client)
 
@@ -435,7 +421,7 @@ def test_stored_transcripts_hold_no_personal_data_sent_through_the_webhook(
     make_client: AppFactory,
 ) -> None:
     with make_client() as client:
-        use_review_settings(client)
+        use_review(client, TOKEN)
         for message, _ in PERSONAL:
             say(client, message, sender="pii")
         engine = client.app.state.chat.store.engine  # type: ignore[attr-defined]
@@ -488,9 +474,6 @@ def test_bulk_form_reviews_every_checked_turn(review_client: TestClient) -> None
     assert response.status_code == 303
     labelled = {t["id"]: (t["verdict"], t["label"]) for t in turns(review_client, reviewed="true")}
     assert labelled == {ids[0]: ("correct", "greet"), ids[1]: ("relabeled", "greet")}
-
-
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @pytest.mark.postgres

@@ -23,14 +23,12 @@ import httpx
 import pytest
 
 from bot.app import create_app
-from bot.review.settings import ReviewSettings, get_review_settings
 from bot.settings import BotSettings
 from nlu.artifact import ArtifactMeta
 from nlu.data import read_nlu
 from shopintent.cli import main
-from tests.bot.conftest import DOMAIN, POLICY, wait_for
-from tests.bot.test_widget_browser import watch_csp
-from tests.conftest import free_port, write_quick_config
+from tests.bot.conftest import DOMAIN, POLICY, serving, use_review, watch_csp
+from tests.conftest import write_quick_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -38,7 +36,6 @@ REPO = Path(__file__).resolve().parents[2]
 REPORTS = REPO / "reports"
 TOKEN = "browser-review-token-of-at-least-32-chars"
 WEBHOOK_TOKEN = "browser-webhook-token"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 # Messages of the scripted conversation and the intent each one really has. The tiny
 # model has seen none of these phrasings, so it gets some of them wrong.
@@ -85,8 +82,6 @@ def live_bot(
     tiny_model: Path, tiny_data: Path, test_action_server: str, tmp_path: Path
 ) -> Iterator[LiveBot]:
     """The bot under uvicorn, serving `tiny_model`, following a fresh model registry."""
-    import uvicorn
-
     data = tmp_path / "training_data"
     shutil.copytree(tiny_data / "nlu", data / "nlu")
     shutil.copytree(tiny_data / "test", data / "test")
@@ -99,41 +94,11 @@ def live_bot(
         model_dir=tiny_model,
         webhook_token=WEBHOOK_TOKEN,
     )
-    review = ReviewSettings(
-        review_token=TOKEN, registry_dir=tmp_path / "models", model_reload_s=0.2
-    )
+    registry = tmp_path / "models"
     app = create_app(settings)
-    app.dependency_overrides[get_review_settings] = lambda: review
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", timeout_s=120)
-        yield LiveBot(f"http://127.0.0.1:{port}", data, review.registry_dir, database_url)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    """Headless Chromium from the system (skips when it is not installed)."""
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip(
-            "chromium is not installed (apt-get install chromium); the browser test needs it"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    use_review(app, TOKEN, registry_dir=registry, model_reload_s=0.2)
+    with serving(app, timeout_s=120) as url:
+        yield LiveBot(url, data, registry, database_url)
 
 
 class Traffic:

@@ -11,21 +11,8 @@ import pytest
 from sqlalchemy import delete
 
 from bot.errors import StoreError
-from bot.store import Conversation, Lock, TranscriptStore, Turn, TurnRecord
-
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _record(text: str) -> TurnRecord:
-    return TurnRecord(
-        text=text,
-        parse_data={"text": text, "intent": {"name": "greet", "confidence": 0.9}},
-        model_version="m1",
-        actions=["utter_greet"],
-        replies=[{"recipient_id": "s", "text": "hi"}],
-        error=None,
-        latency_ms=1.0,
-    )
+from bot.store import Conversation, Lock, TranscriptStore, Turn
+from tests.bot.conftest import PG_URL, turn_record
 
 
 def _hammer(stores: list[TranscriptStore], sender: str, turns_per_thread: int) -> list[str]:
@@ -49,7 +36,7 @@ def _hammer(stores: list[TranscriptStore], sender: str, turns_per_thread: int) -
                 state["count"] = state.get("count", 0) + 1
                 with guard:
                     inside -= 1
-                store.save(held, state, _record(f"w{worker}-{i}"))
+                store.save(held, state, turn_record(f"w{worker}-{i}"))
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -95,7 +82,7 @@ def test_released_lock_lets_the_next_message_in_without_storing_a_turn(tmp_path:
     store.release(store.acquire("x"))
     held = store.acquire("x")
     assert held.seq == 1
-    store.save(held, {}, _record("first"))
+    store.save(held, {}, turn_record("first"))
     assert [t["seq"] for t in store.turns("x")] == [1]
 
 

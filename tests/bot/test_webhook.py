@@ -294,7 +294,7 @@ def test_conversation_on_postgresql_is_stored_in_order(make_client: AppFactory) 
     from sqlalchemy import delete
 
     from bot.store import Conversation, Turn
-    from tests.bot.test_store import PG_URL
+    from tests.bot.conftest import PG_URL
 
     probe = TranscriptStore(PG_URL)
     if not probe.ping():

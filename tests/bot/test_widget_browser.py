@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,8 +16,16 @@ import pytest
 
 from bot.app import create_app
 from bot.settings import BotSettings
-from tests.bot.conftest import DOMAIN, POLICY, REPO, KeywordClassifier, LiveStack, running, wait_for
-from tests.conftest import free_port
+from tests.bot.conftest import (
+    DOMAIN,
+    POLICY,
+    REPO,
+    KeywordClassifier,
+    LiveStack,
+    serving,
+    stack_running,
+    watch_csp,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -28,32 +34,7 @@ IDENTITY_SECRET = "widget-test-identity-secret-not-for-production"
 ACTIONS_SECRET = "widget-test-actions-secret-not-for-production"
 EXPIRED_LINE = "Your sign-in has expired"
 ASKS_FOR_NUMBER = re.compile(r"(what is|what's|give me) (your|the) order number", re.IGNORECASE)
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TOO_FAST_LINE = "You're sending messages very fast"
-# Reports every Content-Security-Policy violation on the console (init scripts are not
-# subject to the page's CSP); `watch_csp` collects them.
-_REPORT_CSP = """document.addEventListener("securitypolicyviolation", function (e) {
-  console.error("Content Security Policy violation: " + e.violatedDirective + " " + e.blockedURI);
-});"""
-
-
-def watch_csp(page: Any) -> list[str]:
-    """Collect the page's CSP violations (console reports and violation events)."""
-    found: list[str] = []
-    page.add_init_script(_REPORT_CSP)
-    page.on(
-        "console",
-        lambda m: found.append(m.text) if "Content Security Policy" in m.text else None,
-    )
-    return found
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    return path
 
 
 class ShopSite:
@@ -127,28 +108,14 @@ def signed_in_stack(
     `shopintent actions` and `shopintent serve` share `ACTIONS_SECRET`; the bot verifies
     tokens signed with `IDENTITY_SECRET` and lets the shop's site call it (CORS).
     """
-    actions_port, bot_port = free_port(), free_port()
     env = {
         "SHOPINTENT_DATABASE_URL": seeded_database,
-        "SHOPINTENT_AUTO_SEED": "false",
         "SHOPINTENT_WEBHOOK_TOKEN": "",
         "SHOPINTENT_IDENTITY_SECRET": IDENTITY_SECRET,
         "SHOPINTENT_ACTIONS_SECRET": ACTIONS_SECRET,
-        "SHOPINTENT_CORS_ORIGINS": shop_site.origin,
     }
-    actions_cmd = [sys.executable, "-m", "shopintent", "actions", "--port", str(actions_port)]
-    bot_cmd = [
-        sys.executable, "-m", "shopintent", "serve", "--port", str(bot_port),
-        "--model", str(shop_model),
-        "--action-endpoint", f"http://127.0.0.1:{actions_port}/webhook",
-    ]  # fmt: skip
-    with (
-        running(actions_cmd, f"http://127.0.0.1:{actions_port}/health", env),
-        running(bot_cmd, f"http://127.0.0.1:{bot_port}/ready", env),
-    ):
-        yield LiveStack(
-            f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{actions_port}", seeded_database, env
-        )
+    with stack_running(shop_model, env, cors_origin=shop_site.origin) as stack:
+        yield stack
 
 
 def customer_token(customer_id: object, ttl_s: float = 900) -> str:
@@ -158,80 +125,75 @@ def customer_token(customer_id: object, ttl_s: float = 900) -> str:
 
 
 def test_widget_on_the_demo_page_holds_the_demo_conversation(
-    live_stack: LiveStack, chromium_path: str
+    live_stack: LiveStack, chromium: Any
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from actions.store import list_orders
 
     order = list_orders(live_stack.database_url, status="shipped", limit=1)[0]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            violations = watch_csp(page)
-            response = page.goto(live_stack.bot_url + "/")
-            assert response is not None
-            assert "script-src 'self'" in response.headers["content-security-policy"]
-            expect(page.get_by_role("heading", name="Northwind Goods")).to_be_visible()
+    page = chromium.new_page(viewport={"width": 1100, "height": 900})
+    violations = watch_csp(page)
+    response = page.goto(live_stack.bot_url + "/")
+    assert response is not None
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    expect(page.get_by_role("heading", name="Northwind Goods")).to_be_visible()
 
-            launcher = page.get_by_role("button", name="Chat with us")
-            launcher.focus()
-            page.keyboard.press("Enter")  # keyboard only: open, type, Enter
-            box = page.get_by_label("Your message")
-            expect(box).to_be_focused()
-            log = page.get_by_role("log", name="Conversation")
+    launcher = page.get_by_role("button", name="Chat with us")
+    launcher.focus()
+    page.keyboard.press("Enter")  # keyboard only: open, type, Enter
+    box = page.get_by_label("Your message")
+    expect(box).to_be_focused()
+    log = page.get_by_role("log", name="Conversation")
 
-            def send(text: str, expect_text: str | re.Pattern[str]) -> None:
-                count = page.locator(".si-bot").count()
-                box.fill(text)
-                box.press("Enter")
-                expect(page.locator(".si-bot")).not_to_have_count(count, timeout=20_000)
-                expect(log).to_contain_text(expect_text, timeout=20_000)
+    def send(text: str, expect_text: str | re.Pattern[str]) -> None:
+        count = page.locator(".si-bot").count()
+        box.fill(text)
+        box.press("Enter")
+        expect(page.locator(".si-bot")).not_to_have_count(count, timeout=20_000)
+        expect(log).to_contain_text(expect_text, timeout=20_000)
 
-            send("hi", "help")
-            send("show me lipstick under 20 dollars", "lipstick")
-            expect(page.locator(".si-card").first).to_contain_text("$")
-            send("where is my order?", "order number")
-            # A guest proves the order is theirs with its number and its email.
-            send(str(order.id), re.compile(r"e-?mail", re.IGNORECASE))
-            send(order.email, f"Order {order.id}")
-            send("can I return it?", "return")
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT.with_name("widget-order.png")))
-            send("what's the weather in Paris tomorrow?", "?")
-            suggestions = page.get_by_role("group", name="Suggestions").last
-            expect(suggestions.get_by_role("button").first).to_be_visible()
-            send("talk to a human", "ticket")
+    send("hi", "help")
+    send("show me lipstick under 20 dollars", "lipstick")
+    expect(page.locator(".si-card").first).to_contain_text("$")
+    send("where is my order?", "order number")
+    # A guest proves the order is theirs with its number and its email.
+    send(str(order.id), re.compile(r"e-?mail", re.IGNORECASE))
+    send(order.email, f"Order {order.id}")
+    send("can I return it?", "return")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT.with_name("widget-order.png")))
+    send("what's the weather in Paris tomorrow?", "?")
+    suggestions = page.get_by_role("group", name="Suggestions").last
+    expect(suggestions.get_by_role("button").first).to_be_visible()
+    send("talk to a human", "ticket")
 
-            # The bot issued the conversation id; the widget keeps it for this tab.
-            session = page.evaluate("window.shopintent.session()")
-            assert session
-            stored = page.evaluate(
-                "Object.keys(sessionStorage).filter(k => k.startsWith('shopintent.session'))"
-                ".map(k => JSON.parse(sessionStorage.getItem(k)).id)"
-            )
-            assert stored == [session]
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT))
+    # The bot issued the conversation id; the widget keeps it for this tab.
+    session = page.evaluate("window.shopintent.session()")
+    assert session
+    stored = page.evaluate(
+        "Object.keys(sessionStorage).filter(k => k.startsWith('shopintent.session'))"
+        ".map(k => JSON.parse(sessionStorage.getItem(k)).id)"
+    )
+    assert stored == [session]
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
 
-            # A reload keeps the conversation (same session id, history replayed).
-            page.reload()
-            assert page.evaluate("window.shopintent.session()") == session
-            page.get_by_role("button", name="Chat with us").click()
-            expect(page.get_by_role("log", name="Conversation")).to_contain_text("ticket")
-            page.keyboard.press("Escape")
-            expect(page.get_by_role("button", name="Chat with us")).to_be_focused()
-            assert violations == [], violations
-        finally:
-            browser.close()
+    # A reload keeps the conversation (same session id, history replayed).
+    page.reload()
+    assert page.evaluate("window.shopintent.session()") == session
+    page.get_by_role("button", name="Chat with us").click()
+    expect(page.get_by_role("log", name="Conversation")).to_contain_text("ticket")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("button", name="Chat with us")).to_be_focused()
+    assert violations == [], violations
     assert Path(SCREENSHOT).stat().st_size > 10_000
 
 
 def test_signed_in_shopper_sees_their_orders_without_giving_a_number(
-    signed_in_stack: LiveStack, shop_site: ShopSite, chromium_path: str, tmp_path: Path
+    signed_in_stack: LiveStack, shop_site: ShopSite, chromium: Any, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import Request, expect, sync_playwright
+    from playwright.sync_api import Request, expect
 
     from actions.store import list_orders
 
@@ -250,30 +212,25 @@ def test_signed_in_shopper_sees_their_orders_without_giving_a_number(
         if request.method == "POST" and "/webhooks/rest/" in request.url:
             sent.append((request.url.rsplit("/", 1)[-1], json.loads(request.post_data or "{}")))
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            violations = watch_csp(page)
-            page.on("request", record)
-            page.goto(shop_site.account_page("/account", signed_in_stack.bot_url, token))
-            box = page.get_by_label("Your message")
-            expect(box).to_be_focused()
+    page = chromium.new_page(viewport={"width": 1100, "height": 900})
+    violations = watch_csp(page)
+    page.on("request", record)
+    page.goto(shop_site.account_page("/account", signed_in_stack.bot_url, token))
+    box = page.get_by_label("Your message")
+    expect(box).to_be_focused()
 
-            box.fill("where is my order?")
-            box.press("Enter")
-            reply = page.locator(".si-bot")
-            expect(reply.first).to_be_visible(timeout=20_000)
-            log = page.get_by_role("log", name="Conversation")
-            for order_id in theirs:
-                expect(log).to_contain_text(order_id, timeout=20_000)
-            bot_text = " ".join(reply.all_inner_texts())
-            assert not ASKS_FOR_NUMBER.search(bot_text), bot_text
-            assert someone_elses not in bot_text
-            assert violations == [], violations
-            page.screenshot(path=str(SCREENSHOT.with_name("widget-signed-in.png")))
-        finally:
-            browser.close()
+    box.fill("where is my order?")
+    box.press("Enter")
+    reply = page.locator(".si-bot")
+    expect(reply.first).to_be_visible(timeout=20_000)
+    log = page.get_by_role("log", name="Conversation")
+    for order_id in theirs:
+        expect(log).to_contain_text(order_id, timeout=20_000)
+    bot_text = " ".join(reply.all_inner_texts())
+    assert not ASKS_FOR_NUMBER.search(bot_text), bot_text
+    assert someone_elses not in bot_text
+    assert violations == [], violations
+    page.screenshot(path=str(SCREENSHOT.with_name("widget-signed-in.png")))
 
     # The widget asked the bot for a conversation id, then sent the token with the message.
     assert [kind for kind, _ in sent] == ["session", "webhook"], sent
@@ -285,37 +242,30 @@ def test_signed_in_shopper_sees_their_orders_without_giving_a_number(
 
 
 def test_expired_sign_in_says_so_and_keeps_the_typed_text(
-    signed_in_stack: LiveStack, shop_site: ShopSite, chromium_path: str
+    signed_in_stack: LiveStack, shop_site: ShopSite, chromium: Any
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from actions.store import list_orders
 
     customer = list_orders(signed_in_stack.database_url, limit=1)[0].customer_id
     token = customer_token(customer, ttl_s=-3600)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.goto(shop_site.account_page("/expired", signed_in_stack.bot_url, token))
-            box = page.get_by_label("Your message")
-            box.fill("where is my order?")
-            box.press("Enter")
+    page = chromium.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(shop_site.account_page("/expired", signed_in_stack.bot_url, token))
+    box = page.get_by_label("Your message")
+    box.fill("where is my order?")
+    box.press("Enter")
 
-            expect(page.get_by_role("alert")).to_contain_text(EXPIRED_LINE, timeout=20_000)
-            expect(box).to_have_value("where is my order?")
-            expect(page.locator(".si-bot")).to_have_count(0)
-            expect(page.locator(".si-user")).to_have_count(0)  # not shown as sent
-        finally:
-            browser.close()
+    expect(page.get_by_role("alert")).to_contain_text(EXPIRED_LINE, timeout=20_000)
+    expect(box).to_have_value("where is my order?")
+    expect(page.locator(".si-bot")).to_have_count(0)
+    expect(page.locator(".si-user")).to_have_count(0)  # not shown as sent
 
 
 @pytest.fixture
 def limited_bot(tmp_path: Path, test_action_server: str) -> Iterator[str]:
     """A bot in this process (keyword classifier, no model) allowing 2 messages a minute
     per conversation; it serves the demo page and signs demo shoppers in."""
-    import uvicorn
-
     settings = BotSettings(
         database_url=f"sqlite:///{tmp_path / 'bot.db'}",
         action_endpoint=test_action_server,
@@ -326,53 +276,37 @@ def limited_bot(tmp_path: Path, test_action_server: str) -> Iterator[str]:
         identity_secret=IDENTITY_SECRET,
         conversation_rate_limit="2/minute",
     )
-    app = create_app(settings, classifier=KeywordClassifier())
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with serving(create_app(settings, classifier=KeywordClassifier())) as url:
+        yield url
 
 
 def test_demo_page_runs_under_its_csp_and_a_429_keeps_the_typed_text(
-    limited_bot: str, chromium_path: str
+    limited_bot: str, chromium: Any
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            violations = watch_csp(page)
-            response = page.goto(limited_bot + "/")
-            assert response is not None
-            assert response.headers["x-content-type-options"] == "nosniff"
-            # The sign-in script is /demo.js now: it runs under `script-src 'self'`.
-            page.get_by_role("button", name="Sign in as demo customer").click()
-            expect(page.locator("#demo-status")).to_have_text("Signed in as demo customer 1.")
+    page = chromium.new_page(viewport={"width": 1100, "height": 900})
+    violations = watch_csp(page)
+    response = page.goto(limited_bot + "/")
+    assert response is not None
+    assert response.headers["x-content-type-options"] == "nosniff"
+    # The sign-in script is /demo.js now: it runs under `script-src 'self'`.
+    page.get_by_role("button", name="Sign in as demo customer").click()
+    expect(page.locator("#demo-status")).to_have_text("Signed in as demo customer 1.")
 
-            page.get_by_role("button", name="Chat with us").click()
-            box = page.get_by_label("Your message")
-            for _ in range(2):
-                count = page.locator(".si-bot").count()
-                box.fill("hello")
-                box.press("Enter")
-                expect(page.locator(".si-bot")).not_to_have_count(count, timeout=20_000)
-            box.fill("hello, are you still there?")
-            box.press("Enter")
+    page.get_by_role("button", name="Chat with us").click()
+    box = page.get_by_label("Your message")
+    for _ in range(2):
+        count = page.locator(".si-bot").count()
+        box.fill("hello")
+        box.press("Enter")
+        expect(page.locator(".si-bot")).not_to_have_count(count, timeout=20_000)
+    box.fill("hello, are you still there?")
+    box.press("Enter")
 
-            expect(page.get_by_role("alert")).to_contain_text(TOO_FAST_LINE, timeout=20_000)
-            expect(box).to_have_value("hello, are you still there?")
-            expect(page.locator(".si-user")).to_have_count(2)  # the third is not shown as sent
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT.with_name("widget-rate-limited.png")))
-            assert violations == [], violations
-        finally:
-            browser.close()
+    expect(page.get_by_role("alert")).to_contain_text(TOO_FAST_LINE, timeout=20_000)
+    expect(box).to_have_value("hello, are you still there?")
+    expect(page.locator(".si-user")).to_have_count(2)  # the third is not shown as sent
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT.with_name("widget-rate-limited.png")))
+    assert violations == [], violations

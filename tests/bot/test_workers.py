@@ -10,12 +10,8 @@ stored transcript must hold each message once, in the order it was sent.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,45 +22,13 @@ from actions.store import ensure_seeded, list_orders
 from benchmarks.webhook import Shopper, check_transcript, conversation, load
 from bot.store import TranscriptStore
 from tests.actions.conftest import postgres_schema
-from tests.conftest import free_port, stop
+from tests.conftest import free_port, running, tail
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-REPO = Path(__file__).resolve().parents[2]
 SHOPPERS = 40
 # Pause between one shopper's messages, seconds: short, so the turns overlap.
 THINK_S = (0.05, 0.3)
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
-    """Poll `url` until it answers 200; fail with the end of the server's log otherwise."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{url} was not ready within {timeout_s:.0f}s:\n{_tail(log)}")
-
-
-def _tail(log: Path, chars: int = 3000) -> str:
-    return log.read_text(encoding="utf-8", errors="replace")[-chars:]
-
-
-@contextmanager
-def _server(cmd: list[str], ready_url: str, env: dict[str, str], log: Path) -> Iterator[None]:
-    """Run a server with its output in `log` (a pipe nobody reads could stall it)."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait_ready(ready_url, proc, log, timeout_s=120)
-        yield
-    finally:
-        stop(proc)
 
 
 @dataclass(frozen=True)
@@ -87,7 +51,6 @@ def stack(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         ensure_seeded(database_url)
         actions_port, bot_port = free_port(), free_port()
         env = {
-            **os.environ,
             "SHOPINTENT_DATABASE_URL": database_url,
             "SHOPINTENT_AUTO_SEED": "false",
             # No secret at all: the workers must still accept each other's conversation ids.
@@ -111,8 +74,8 @@ def stack(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         actions_url = f"http://127.0.0.1:{actions_port}/health"
         bot_url = f"http://127.0.0.1:{bot_port}"
         with (
-            _server(actions_cmd, actions_url, env, logs / "actions.log"),
-            _server(bot_cmd, f"{bot_url}/ready", env, logs / "bot.log"),
+            running(actions_cmd, actions_url, env, log=logs / "actions.log", timeout_s=120),
+            running(bot_cmd, f"{bot_url}/ready", env, log=logs / "bot.log", timeout_s=120),
         ):
             yield Stack(bot_url, database_url, logs / "bot.log")
 
@@ -129,7 +92,7 @@ def test_two_workers_store_every_turn_of_40_concurrent_shoppers_once_and_in_orde
     asyncio.run(asyncio.wait_for(load(stack.bot_url, shoppers, THINK_S, None), 120))
 
     errors = [f"{s.sender}: {e}" for s in shoppers for e in s.errors]
-    assert errors == [], f"{len(errors)} failed messages, e.g. {errors[:3]}\n{_tail(stack.bot_log)}"
+    assert errors == [], f"{len(errors)} failed messages, e.g. {errors[:3]}\n{tail(stack.bot_log)}"
     lost, reordered, _latencies = check_transcript(stack.database_url, shoppers)
     assert (lost, reordered) == (0, 0), f"{lost} turns lost, {reordered} conversations reordered"
 
@@ -159,7 +122,7 @@ def test_messages_sent_at_once_to_one_conversation_take_turns_across_workers(
     store = TranscriptStore(stack.database_url)
     try:
         for sender, statuses in asyncio.run(asyncio.wait_for(bursts(), 120)):
-            assert statuses == [200] * len(messages), _tail(stack.bot_log)
+            assert statuses == [200] * len(messages), tail(stack.bot_log)
             turns = store.turns(sender)
             # Arrival order is the lock's to choose; each message is stored once, seq 1..n.
             assert sorted(t["text"] for t in turns) == sorted(messages)

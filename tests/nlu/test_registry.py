@@ -6,6 +6,7 @@ import json
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,26 @@ def register_new(registry: Registry, created: str) -> str:
     return registry.register(staging, source="retrain").version
 
 
+@pytest.fixture
+def versions(registry: Registry) -> tuple[str, str]:
+    """Two registered (not promoted) versions, created at 01:00 and at 02:00."""
+    return (
+        register_new(registry, "2026-11-28T01:00:00+00:00"),
+        register_new(registry, "2026-11-28T02:00:00+00:00"),
+    )
+
+
+def failing_on(version: str) -> Callable[[Path], str]:
+    """A loader that serves each folder's name but fails on `version` as damaged weights do."""
+
+    def loader(folder: Path) -> str:
+        if folder.name == version:
+            raise OSError("weights are damaged")
+        return folder.name
+
+    return loader
+
+
 def test_empty_registry_has_no_current_model(registry: Registry) -> None:
     assert registry.current() is None
     assert registry.current_path() is None
@@ -105,9 +126,9 @@ def test_registering_a_folder_without_an_artifact_is_refused(
 
 def test_promote_moves_the_pointer_and_rollback_returns_to_the_previous_version(
     registry: Registry,
+    versions: tuple[str, str],
 ) -> None:
-    first = register_new(registry, "2026-11-28T01:00:00+00:00")
-    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+    first, second = versions
 
     registry.promote(first)
     registry.promote(second)
@@ -186,9 +207,9 @@ def load_version(folder: Path) -> str:
 
 def test_live_model_swaps_to_a_promoted_version_without_reloading_by_hand(
     registry: Registry,
+    versions: tuple[str, str],
 ) -> None:
-    first = register_new(registry, "2026-11-28T01:00:00+00:00")
-    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+    first, second = versions
     registry.promote(first)
     live = LiveModel(registry, load_version, check_interval=0.0)
     assert live.get() == first
@@ -200,9 +221,10 @@ def test_live_model_swaps_to_a_promoted_version_without_reloading_by_hand(
     assert live.version == second
 
 
-def test_live_model_keeps_serving_while_the_new_model_loads(registry: Registry) -> None:
-    first = register_new(registry, "2026-11-28T01:00:00+00:00")
-    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+def test_live_model_keeps_serving_while_the_new_model_loads(
+    registry: Registry, versions: tuple[str, str]
+) -> None:
+    first, second = versions
     registry.promote(first)
     release = threading.Event()
 
@@ -228,17 +250,12 @@ def test_live_model_keeps_serving_while_the_new_model_loads(registry: Registry) 
 
 def test_live_model_keeps_the_old_model_when_the_new_one_fails_to_load(
     registry: Registry,
+    versions: tuple[str, str],
 ) -> None:
-    first = register_new(registry, "2026-11-28T01:00:00+00:00")
-    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+    first, second = versions
     registry.promote(first)
 
-    def loader(folder: Path) -> str:
-        if folder.name == second:
-            raise OSError("weights are damaged")
-        return folder.name
-
-    live = LiveModel(registry, loader, check_interval=0.0)
+    live = LiveModel(registry, failing_on(second), check_interval=0.0)
     live.load_now()
     registry.promote(second)
     live.maybe_reload(wait=True)
@@ -282,13 +299,15 @@ def test_live_model_without_use_registry_serves_the_fallback_even_after_a_promot
 
 
 def test_models_commands_list_promote_and_roll_back(
-    registry: Registry, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    registry: Registry,
+    versions: tuple[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from shopintent.cli import main
 
     monkeypatch.setattr("nlu.registry.smoke_test", read_artifact)  # the CLI's own Registry
-    first = register_new(registry, "2026-11-28T01:00:00+00:00")
-    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+    first, second = versions
     where = ["--registry", str(registry.root)]
 
     assert main(["models", "promote", first, *where]) == 0
@@ -437,18 +456,13 @@ def test_a_damaged_registry_file_gives_a_registry_error_that_says_how_to_fix_it(
 
 def test_live_model_at_start_falls_back_to_the_last_good_version_and_says_why(
     registry: Registry,
+    versions: tuple[str, str],
 ) -> None:
-    first = register_new(registry, "2026-11-28T01:00:00+00:00")
-    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+    first, second = versions
     registry.promote(first)
     registry.promote(second)
 
-    def loader(folder: Path) -> str:
-        if folder.name == second:
-            raise OSError("weights are damaged")
-        return folder.name
-
-    live = LiveModel(registry, loader, check_interval=0.0)
+    live = LiveModel(registry, failing_on(second), check_interval=0.0)
 
     assert live.load_now() == first
     assert live.version == first
@@ -486,9 +500,9 @@ def test_live_model_that_cannot_load_anything_raises_the_current_versions_error(
 
 def test_live_model_is_degraded_while_a_promoted_model_fails_and_recovers_with_the_next(
     registry: Registry,
+    versions: tuple[str, str],
 ) -> None:
-    first = register_new(registry, "2026-11-28T01:00:00+00:00")
-    second = register_new(registry, "2026-11-28T02:00:00+00:00")
+    first, second = versions
     third = register_new(registry, "2026-11-28T03:00:00+00:00")
     registry.promote(first)
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from actions.handoff_actions import ActionHandoff
 from actions.order_actions import ActionChangeShippingAddress
-from tests.actions.conftest import call, first_order, owner, ticket_of
-
-NEW_ADDRESS = "42 Baker Street, Springfield, IL 62704"
+from tests.actions.conftest import NEW_ADDRESS, call, first_order, owner, ticket_of
 
 
 def test_the_address_change_reads_the_transient_slot_when_the_text_is_redacted(
