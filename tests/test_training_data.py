@@ -7,10 +7,9 @@ The YAML is read with plain PyYAML and a small annotation regex, independent of
 from __future__ import annotations
 
 import csv
-import importlib.util
+import importlib
 import json
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
@@ -61,14 +60,8 @@ def read_nlu(paths: list[Path]) -> tuple[Examples, list[dict[str, object]]]:
 
 
 def load_builder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "build_training_data", ROOT / "scripts" / "build_training_data.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """The builder package behind `scripts/build_training_data.py`."""
+    return importlib.import_module("scripts.training_data_builder")
 
 
 @pytest.fixture(scope="module")
@@ -294,7 +287,7 @@ def test_bitext_entity_spans_are_kept_fixed_or_dropped(
     expected: tuple[int, int] | None,
     verdict: str,
 ) -> None:
-    assert builder._locate_bitext_entity(text, value, start, end) == (expected, verdict)
+    assert builder.bitext.locate_entity(text, value, start, end) == (expected, verdict)
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import importlib
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,6 @@ import pytest
 from actions.categories import CATEGORIES_FILE, category_synonyms, load_categories
 from actions.errors import CatalogSourceError
 from actions.parsing import normalize
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_search_reads_every_phrase_and_search_only_phrase_as_its_category() -> None:
@@ -33,13 +30,7 @@ def test_a_phrase_of_two_categories_names_both() -> None:
 
 
 def test_the_training_data_builder_reads_the_same_file() -> None:
-    spec = importlib.util.spec_from_file_location(
-        "build_training_data_categories", ROOT / "scripts" / "build_training_data.py"
-    )
-    assert spec is not None and spec.loader is not None
-    builder = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = builder
-    spec.loader.exec_module(builder)
+    builder = importlib.import_module("scripts.training_data_builder")
     assert builder.CATEGORIES_FILE == CATEGORIES_FILE
     expected = {
         slug: [*lists["phrases"], *lists["training_only"]]
