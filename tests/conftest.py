@@ -16,12 +16,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import fcntl
 import hashlib
-import importlib.util
+import importlib
 import json
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -305,16 +304,9 @@ def running(
         stop(proc)
 
 
-def load_builder(module_name: str = "build_training_data") -> ModuleType:
-    """Import `scripts/build_training_data.py` (not a package) as `module_name`."""
-    spec = importlib.util.spec_from_file_location(
-        module_name, ROOT / "scripts" / "build_training_data.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def load_builder() -> ModuleType:
+    """The training-data builder package behind `scripts/build_training_data.py`."""
+    return importlib.import_module("scripts.training_data_builder")
 
 
 def _code_hash() -> str:

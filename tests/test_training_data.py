@@ -283,7 +283,7 @@ def test_bitext_entity_spans_are_kept_fixed_or_dropped(
     expected: tuple[int, int] | None,
     verdict: str,
 ) -> None:
-    assert builder._locate_bitext_entity(text, value, start, end) == (expected, verdict)
+    assert builder.bitext.locate_entity(text, value, start, end) == (expected, verdict)
 
 
 @pytest.mark.parametrize(

@@ -274,32 +274,49 @@ def render_rasa_nlu(
     lookups: dict[str, list[str]] | None = None,
     regexes: dict[str, list[str]] | None = None,
     comment: str | None = None,
+    spaced: bool = False,
 ) -> str:
-    """Render examples (grouped by intent, in first-seen order) as a Rasa 3.1 NLU document."""
+    """Render examples (grouped by intent, in first-seen order) as a Rasa 3.1 NLU document.
+
+    Args:
+        examples: The examples; each intent's block lists them in this order.
+        synonyms: Variant -> canonical value, written as ``- synonym:`` items.
+        lookups: Lookup table name -> values.
+        regexes: Regex name -> patterns.
+        comment: Text for a ``#`` comment at the top (one ``#`` line per line).
+        spaced: Put a blank line after the comment and after each item, the layout
+            of the files ``scripts/build_training_data.py`` writes.
+
+    Returns:
+        The document, ending in one newline.
+    """
     by_intent: dict[str, list[str]] = {}
     for example in examples:
         by_intent.setdefault(example.intent, []).append(format_example(example))
+    gap = [""] if spaced else []
     lines: list[str] = []
     if comment:
-        lines += [f"# {line}".rstrip() for line in comment.splitlines()]
+        lines += [f"# {line}".rstrip() for line in comment.splitlines()] + gap
     lines += [f'version: "{RASA_VERSION}"', "", "nlu:"]
     for intent, texts in by_intent.items():
         lines += [f"- intent: {intent}", "  examples: |"]
-        lines += [f"    - {text}" for text in texts]
+        lines += [f"    - {text}" for text in texts] + gap
     by_value: dict[str, list[str]] = {}
     for variant, canonical in (synonyms or {}).items():
         by_value.setdefault(canonical, []).append(variant)
     for canonical, variants in by_value.items():
         lines += [f"- synonym: {canonical}", "  examples: |"]
-        lines += [f"    - {clean_text(v)}" for v in variants]
+        lines += [f"    - {clean_text(v)}" for v in variants] + gap
     for name, values in (lookups or {}).items():
         lines += [f"- lookup: {name}", "  examples: |"]
-        lines += [f"    - {clean_text(v)}" for v in values]
+        lines += [f"    - {clean_text(v)}" for v in values] + gap
     for name, patterns in (regexes or {}).items():
         lines += [f"- regex: {name}", "  examples: |"]
-        lines += [f"    - {p}" for p in patterns]
+        lines += [f"    - {p}" for p in patterns] + gap
     if not by_intent and not by_value and not lookups and not regexes:
         lines[-1] = "nlu: []"
+    if spaced and lines[-1] == "":
+        lines.pop()
     return "\n".join(lines) + "\n"
 
 

@@ -30,7 +30,7 @@ def test_a_phrase_of_two_categories_names_both() -> None:
 
 
 def test_the_training_data_builder_reads_the_same_file() -> None:
-    builder = load_builder("build_training_data_categories")
+    builder = load_builder()
     assert builder.CATEGORIES_FILE == CATEGORIES_FILE
     expected = {
         slug: [*lists["phrases"], *lists["training_only"]]

@@ -383,3 +383,17 @@ def test_the_rasa_yaml_writer_is_one_function_wherever_it_is_imported_from() -> 
     for name in ("clean_text", "format_example", "render_rasa_nlu", "write_rasa_nlu"):
         assert getattr(nlu.importer, name) is getattr(nlu.data, name)
         assert getattr(nlu.data, name) is getattr(nlu.data.rasa_yaml, name)
+
+
+def test_the_spaced_writer_puts_a_blank_line_after_the_comment_and_each_item() -> None:
+    examples = [nlu.data.Example("hi", "greet"), nlu.data.Example("bye", "goodbye")]
+    lookups = {"brand": ["Apple"]}
+    spaced = nlu.data.render_rasa_nlu(examples, lookups=lookups, comment="Made here.", spaced=True)
+    assert spaced == (
+        '# Made here.\n\nversion: "3.1"\n\nnlu:\n'
+        "- intent: greet\n  examples: |\n    - hi\n\n"
+        "- intent: goodbye\n  examples: |\n    - bye\n\n"
+        "- lookup: brand\n  examples: |\n    - Apple\n"
+    )
+    plain = nlu.data.render_rasa_nlu(examples, lookups=lookups, comment="Made here.")
+    assert plain == spaced.replace("\n\n-", "\n-").replace("here.\n\n", "here.\n")
