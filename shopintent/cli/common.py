@@ -12,12 +12,19 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from core.paths import DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR
 
 Handler = Callable[[argparse.Namespace], int]
 Subparsers = Any  # argparse's `_SubParsersAction`, which it does not export
+
+
+class Options(Protocol):
+    """What takes options: a parser, or one of its (mutually exclusive) groups."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action: ...
+
 
 DEFAULT_DATA = Path(DEFAULT_DATA_DIR)
 DEFAULT_MODEL = Path(DEFAULT_MODEL_DIR)
@@ -55,11 +62,7 @@ def add_command(
 # -- options more than one command has --------------------------------------------------
 
 
-def add_database_url(
-    parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup,
-    help: str = STORE_URL_HELP,
-    **kwargs: Any,
-) -> None:
+def add_database_url(parser: Options, help: str = STORE_URL_HELP, **kwargs: Any) -> None:
     """`--database-url`: the SQLAlchemy URL of the store (default: from the settings)."""
     parser.add_argument("--database-url", help=help, **kwargs)
 
