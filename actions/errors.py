@@ -2,7 +2,17 @@
 
 
 class ActionsError(Exception):
-    """Base class of every error the `actions` package raises on bad input or state."""
+    """Base class of every error the `actions` package raises on bad input or state.
+
+    Args:
+        message: What is wrong, what was expected and how to fix it, in the library's words.
+        options: The settings (parameter names, e.g. `database_url`) that can fix it;
+            the command line names its flags for them.
+    """
+
+    def __init__(self, message: str, *, options: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.options = options
 
 
 class StoreNotReadyError(ActionsError):

@@ -437,7 +437,9 @@ def list_orders(
             f"expected --status to be one of {', '.join(valid)}, but found {status!r}."
         )
     if limit < 1:
-        raise InvalidOptionError(f"expected --limit to be at least 1, but found {limit}.")
+        raise InvalidOptionError(
+            f"expected the limit to be at least 1, but found {limit}.", options=("limit",)
+        )
     if not is_initialised(url):
         raise StoreNotReadyError(
             "the store has no tables yet; run `shopintent db init && shopintent db seed`."

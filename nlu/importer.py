@@ -178,7 +178,8 @@ def import_file(
     target = Path(out) if out else DEFAULT_IMPORT_DIR / f"imported_{_slug(source.stem)}.yml"
     if target.suffix.lower() not in YAML_SUFFIXES:
         raise DataImportError(
-            f"expected the output to be a .yml file, found {target}; pass --out NAME.yml"
+            f"expected the output to be a .yml file, found {target}; name a NAME.yml output",
+            options=("out",),
         )
     if target.exists() and not overwrite:
         raise DataImportError(
@@ -186,7 +187,10 @@ def import_file(
             "it or --out to write somewhere else"
         )
     if target.resolve() == source.resolve():
-        raise DataImportError(f"expected --out to differ from the input file, found {target} twice")
+        raise DataImportError(
+            f"expected the output to differ from the input file, found {target} twice",
+            options=("out",),
+        )
     existing = read_existing(training_data, exclude=target)
     plan = merge_plan(data.examples, existing)
     write_rasa_nlu(
@@ -229,8 +233,9 @@ def _validate_or_remove(path: Path, training_data: Path, min_examples: int) -> l
         shown = "; ".join(errors[:5]) + (f"; ... {len(errors) - 5} more" if len(errors) > 5 else "")
         raise ImportValidationError(
             f"expected the imported data to validate, but {path} had {len(errors)} error(s): "
-            f"{shown}. The file was not kept; fix the input (or pass --min-examples) and "
-            "import it again."
+            f"{shown}. The file was not kept; fix the input (or lower the fewest examples "
+            "per intent) and import it again.",
+            options=("min_examples",),
         )
     return [format_issue(i) for i in mine if i.severity == "warning"]
 

@@ -348,7 +348,8 @@ def retrain(config: RetrainConfig, *, say: Callable[[str], None] = print) -> Ret
     if not test_examples:
         raise NoTestDataError(
             f"expected a fixed test split at {config.test_data} (Rasa NLU YAML), found none; "
-            "the gate needs it to compare models. Pass --test-data PATH."
+            "the gate needs it to compare models. Name the test split to use.",
+            options=("test_data",),
         )
     annotations = [p for p in config.annotations if Path(p).exists()]
     annotated = _read_examples(annotations)

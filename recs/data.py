@@ -155,7 +155,8 @@ def read_file(path: str | Path) -> Interactions:
         what = "a directory" if path.is_dir() else "nothing"
         raise DataError(
             f"interactions file {path}: expected a text file of `user item` lines, found "
-            f"{what}; fix the path, or read the shop's database with --database-url"
+            f"{what}; fix the path, or read the shop's database instead",
+            options=("database_url",),
         )
     sequences: dict[str, list[str]] = {}
     bad: list[str] = []
@@ -216,7 +217,8 @@ def read_database(url: str) -> Interactions:
         raise DataError(
             f"database URL {url!r}: expected an SQLAlchemy URL such as "
             f"sqlite:///shopintent.db or postgresql+psycopg://host/db, found an unusable "
-            f"one ({exc}); fix --database-url or SHOPINTENT_DATABASE_URL"
+            f"one ({exc}); fix the URL or SHOPINTENT_DATABASE_URL",
+            options=("database_url",),
         ) from None
     records: list[tuple[str, datetime, int, int, str]] = []
     try:
@@ -226,8 +228,9 @@ def read_database(url: str) -> Interactions:
             raise DataError(
                 f"database {shown}: expected the tables `{ORDERS_TABLE}` and "
                 f"`{ORDER_LINES_TABLE}` (and optionally `{EVENTS_TABLE}`), found "
-                f"{sorted(tables) or 'no tables'}; point --database-url at the shop's store, "
-                "or create and fill it with `shopintent db init` and `shopintent db seed`"
+                f"{sorted(tables) or 'no tables'}; point the database URL at the shop's store, "
+                "or create and fill it with `shopintent db init` and `shopintent db seed`",
+                options=("database_url",),
             )
         meta = MetaData()
         with engine.connect() as conn:

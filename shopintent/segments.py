@@ -1,4 +1,4 @@
-"""`shopintent segments export`: what shoppers want, as segments the shop can use.
+"""What shoppers want, as segments the shop can use (`shopintent segments export`).
 
 One row per shopper and segment, with the evidence count, from a window of recent
 conversations (intents) and behaviour events. A shopper is the signed-in customer
@@ -18,13 +18,12 @@ Segments (documented in docs/segments.md):
 
 from __future__ import annotations
 
-import argparse
 import csv
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,29 +45,6 @@ class Segment:
     shopper: str
     segment: str
     evidence: int
-
-
-def register(sub: Any) -> None:
-    """Add `segments export`."""
-    segments = sub.add_parser(
-        "segments",
-        help="shopper segments from intents and behaviour, for the shop's marketing",
-        description="Segments derived from conversations and behaviour events (with consent).",
-    )
-    segments.set_defaults(group_parser=segments)
-    commands = segments.add_subparsers(dest="segments_command", metavar="COMMAND")
-    export = commands.add_parser(
-        "export",
-        help="write one CSV row per shopper and segment with the evidence count",
-        description=__doc__.split("\n\n", 2)[1] if __doc__ else None,
-    )
-    export.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    export.add_argument("--days", type=int, default=30, help="window in days (default 30)")
-    export.add_argument(
-        "--database-url",
-        help="SQLAlchemy URL (default: SHOPINTENT_DATABASE_URL, else ./shopintent.db)",
-    )
-    export.set_defaults(func=run_export)
 
 
 def _shoppers_of_conversations(conn: Any) -> dict[str, str]:
@@ -161,19 +137,3 @@ def write_csv(rows: Iterable[Segment], out: Path) -> int:
             writer.writerow([row.shopper, row.segment, row.evidence])
             count += 1
     return count
-
-
-def run_export(args: argparse.Namespace) -> int:
-    """`shopintent segments export`."""
-    from actions.store import resolve_url
-
-    if args.days < 1:
-        from actions.errors import InvalidOptionError
-
-        raise InvalidOptionError(f"expected --days to be at least 1, but found {args.days}.")
-    since = datetime.now(UTC) - timedelta(days=args.days)
-    rows = compute(resolve_url(args.database_url), since)
-    count = write_csv(rows, args.out)
-    shoppers = len({r.shopper for r in rows})
-    print(f"wrote {count} segment row(s) for {shoppers} shopper(s) to {args.out}")
-    return 0

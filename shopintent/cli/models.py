@@ -1,4 +1,4 @@
-"""`shopintent models ...`, `shopintent retrain` and `shopintent data import`.
+"""`shopintent models list|show|promote|export|rollback|register` and `shopintent retrain`.
 
 Heavy imports (torch, transformers) happen inside the handlers, so `--help` stays fast.
 """
@@ -10,34 +10,29 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.paths import DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR
+from core.paths import DEFAULT_DATA_DIR
+from shopintent.cli.common import (
+    DEFAULT_ANNOTATIONS,
+    DEFAULT_MODEL,
+    Subparsers,
+    add_command,
+    add_data_paths,
+    add_group,
+    add_registry,
+)
 
-DEFAULT_REGISTRY = Path("models")
-DEFAULT_DATA = f"{DEFAULT_DATA_DIR}/nlu"
-
-
-def _add_registry_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--registry",
-        type=Path,
-        default=DEFAULT_REGISTRY,
-        metavar="DIR",
-        help="model registry folder (default: %(default)s)",
-    )
+DEFAULT_TRAIN_DATA = f"{DEFAULT_DATA_DIR}/nlu"
 
 
-def register(sub: Any) -> None:
-    """Add `models`, `retrain` and `data import` to the `shopintent` subparsers.
-
-    Must run after `nlu.data_commands.register`, which creates the `data` group.
-    """
+def register(sub: Subparsers) -> None:
+    """Add the `models` command group and the `retrain` command."""
     _register_models(sub)
     _register_retrain(sub)
-    _register_import(sub)
 
 
-def _register_models(sub: Any) -> None:
-    models = sub.add_parser(
+def _register_models(sub: Subparsers) -> None:
+    commands = add_group(
+        sub,
         "models",
         help="list, inspect, promote and roll back model versions",
         description=(
@@ -46,27 +41,26 @@ def _register_models(sub: Any) -> None:
             "switches to a newly promoted version within seconds, without a restart."
         ),
     )
-    models.set_defaults(group_parser=models)
-    commands = models.add_subparsers(dest="models_command", metavar="COMMAND")
+    listing = add_command(commands, "list", run_list, help="list the versions, newest last")
+    add_registry(listing)
 
-    listing = commands.add_parser("list", help="list the versions, newest last")
-    _add_registry_option(listing)
-    listing.set_defaults(func=run_list)
-
-    show = commands.add_parser("show", help="show one version's details and metrics")
+    show = add_command(commands, "show", run_show, help="show one version's details and metrics")
     show.add_argument("version", metavar="VERSION")
-    _add_registry_option(show)
-    show.set_defaults(func=run_show)
+    add_registry(show)
 
-    promote = commands.add_parser(
-        "promote", help="make VERSION the serving model (no gate: you decide)"
+    promote = add_command(
+        commands,
+        "promote",
+        run_promote,
+        help="make VERSION the serving model (no gate: you decide)",
     )
     promote.add_argument("version", metavar="VERSION")
-    _add_registry_option(promote)
-    promote.set_defaults(func=run_promote)
+    add_registry(promote)
 
-    export = commands.add_parser(
+    export = add_command(
+        commands,
         "export",
+        run_export,
         help="write model.onnx and model.int8.onnx into a model folder (older artifacts)",
         description=(
             "Export a trained model to ONNX and int8 ONNX for fast CPU serving, check both "
@@ -77,34 +71,34 @@ def _register_models(sub: Any) -> None:
     export.add_argument(
         "--model", type=Path, required=True, help="model folder written by `shopintent train`"
     )
-    export.add_argument(
-        "--data",
-        nargs="+",
-        default=None,
-        metavar="PATH",
+    add_data_paths(
+        export,
         help="training data to carve the check messages from (default: what the model names)",
     )
-    export.set_defaults(func=run_export)
 
-    rollback = commands.add_parser("rollback", help="serve the previously promoted version again")
-    _add_registry_option(rollback)
-    rollback.set_defaults(func=run_rollback)
+    rollback = add_command(
+        commands, "rollback", run_rollback, help="serve the previously promoted version again"
+    )
+    add_registry(rollback)
 
-    add = commands.add_parser(
+    add = add_command(
+        commands,
         "register",
+        run_register,
         help="copy a trained model folder into the registry",
         description="Copy a model folder (from `shopintent train`) into the registry as a "
         "candidate; pass --promote to serve it at once.",
     )
     add.add_argument("folder", type=Path, metavar="DIR")
     add.add_argument("--promote", action="store_true", help="also make it the serving model")
-    _add_registry_option(add)
-    add.set_defaults(func=run_register)
+    add_registry(add)
 
 
-def _register_retrain(sub: Any) -> None:
-    p = sub.add_parser(
+def _register_retrain(sub: Subparsers) -> None:
+    p = add_command(
+        sub,
         "retrain",
+        run_retrain,
         help="train on the data plus reviewed turns; promote only if the gate allows",
         description=(
             "Train a candidate on the training data plus the annotated turns "
@@ -115,18 +109,14 @@ def _register_retrain(sub: Any) -> None:
             "Otherwise the old model keeps serving. Exit code 0 when promoted, 1 when refused."
         ),
     )
-    p.add_argument(
-        "--data",
-        nargs="+",
-        default=None,
-        metavar="PATH",
-        help=f"base training data (default: the --config file's, else {DEFAULT_DATA})",
+    add_data_paths(
+        p, help=f"base training data (default: the --config file's, else {DEFAULT_TRAIN_DATA})"
     )
     p.add_argument(
         "--annotations",
         nargs="*",
         type=Path,
-        default=[Path("training_data/annotated.yml")],
+        default=[DEFAULT_ANNOTATIONS],
         metavar="FILE",
         help="reviewed turns to add (default: %(default)s; missing files are skipped)",
     )
@@ -137,11 +127,11 @@ def _register_retrain(sub: Any) -> None:
         metavar="PATH",
         help="fixed test split (default: %(default)s)",
     )
-    _add_registry_option(p)
+    add_registry(p)
     p.add_argument(
         "--baseline",
         type=Path,
-        default=Path(DEFAULT_MODEL_DIR),
+        default=DEFAULT_MODEL,
         metavar="DIR",
         help="model serving while the registry is empty (default: %(default)s)",
     )
@@ -184,60 +174,13 @@ def _register_retrain(sub: Any) -> None:
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--base-model", help="base encoder folder or hub id")
     p.add_argument("--num-threads", type=int, help="CPU threads for torch")
-    p.set_defaults(func=run_retrain)
-
-
-def _register_import(sub: Any) -> None:
-    data_group = sub.choices.get("data") if hasattr(sub, "choices") else None
-    if data_group is None:  # the data group is missing: offer `data import` on its own
-        data_group = sub.add_parser("data", help="training data commands")
-        data_group.set_defaults(group_parser=data_group)
-    commands = next(
-        (a for a in data_group._actions if isinstance(a, argparse._SubParsersAction)), None
-    )
-    if commands is None:
-        commands = data_group.add_subparsers(dest="data_command", metavar="COMMAND")
-    p = commands.add_parser(
-        "import",
-        help="import another project's Rasa nlu.yml or a CSV into training_data",
-        description=(
-            "Import a Rasa NLU YAML, CSV/TSV or JSONL file into the training data as Rasa "
-            "3.1 YAML. Examples already in the data are dropped; texts the data labels "
-            "with another intent are left out and listed; the result is validated and "
-            "removed again if it has errors."
-        ),
-    )
-    p.add_argument("file", type=Path, metavar="FILE")
-    p.add_argument(
-        "--out",
-        type=Path,
-        metavar="FILE",
-        help="where to write (default: training_data/nlu/imported_<name>.yml)",
-    )
-    p.add_argument(
-        "--training-data",
-        type=Path,
-        default=Path(DEFAULT_DATA_DIR),
-        metavar="DIR",
-        help="the project's data folder, checked for duplicates (default: %(default)s)",
-    )
-    p.add_argument("--text-column", metavar="NAME", help="CSV column / JSONL key of the text")
-    p.add_argument("--label-column", metavar="NAME", help="CSV column / JSONL key of the intent")
-    p.add_argument(
-        "--min-examples",
-        type=int,
-        default=1,
-        metavar="N",
-        help="fewest examples per imported intent (default: %(default)s)",
-    )
-    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    p.set_defaults(func=run_import)
 
 
 # -- handlers ------------------------------------------------------------------------
 
 
 def run_list(args: argparse.Namespace) -> int:
+    """Handle `shopintent models list`."""
     from nlu.registry import Registry
 
     registry = Registry(args.registry)
@@ -265,6 +208,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    """Handle `shopintent models show`."""
     from dataclasses import asdict
 
     from nlu.artifact import ArtifactMeta
@@ -291,6 +235,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_promote(args: argparse.Namespace) -> int:
+    """Handle `shopintent models promote`."""
     from nlu.registry import Registry
 
     entry = Registry(args.registry).promote(args.version)
@@ -299,6 +244,7 @@ def run_promote(args: argparse.Namespace) -> int:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
+    """Handle `shopintent models rollback`."""
     from nlu.registry import Registry
 
     entry = Registry(args.registry).rollback()
@@ -307,6 +253,7 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 
 def run_register(args: argparse.Namespace) -> int:
+    """Handle `shopintent models register`."""
     from nlu.registry import Registry
 
     registry = Registry(args.registry)
@@ -318,7 +265,24 @@ def run_register(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_export(args: argparse.Namespace) -> int:
+    """Handle `shopintent models export`."""
+    from nlu.export import export_artifact
+
+    info = export_artifact(args.model, args.data)
+    for backend, check in info["checks"].items():
+        verdict = "passed" if check["passed"] else "FAILED: `auto` serves PyTorch"
+        print(
+            f"{args.model / info['files'][backend]}: {check['agreement']:.1%} same intent as "
+            f"PyTorch on {check['n']} messages, top confidence within "
+            f"{check['p99_confidence_diff']:.3f} for 99 % (at most "
+            f"{check['max_confidence_diff']:.3f}) ({verdict})"
+        )
+    return 0
+
+
 def run_retrain(args: argparse.Namespace) -> int:
+    """Handle `shopintent retrain`; 0 when the candidate was promoted, 1 when refused."""
     from nlu.config import TrainConfig
     from nlu.retrain import GateConfig, RetrainConfig, retrain, verdict_text
 
@@ -334,7 +298,7 @@ def run_retrain(args: argparse.Namespace) -> int:
     if args.config:
         train_config = TrainConfig.from_json(args.config, **overrides)
     else:
-        overrides["data"] = args.data or [DEFAULT_DATA]
+        overrides["data"] = args.data or [DEFAULT_TRAIN_DATA]
         train_config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
     config = RetrainConfig(
         train=train_config,
@@ -355,46 +319,3 @@ def run_retrain(args: argparse.Namespace) -> int:
     print()
     print(verdict_text(result))
     return 0 if result.decision.promote else 1
-
-
-def run_import(args: argparse.Namespace) -> int:
-    from nlu.importer import import_file
-
-    result = import_file(
-        args.file,
-        args.out,
-        training_data=args.training_data,
-        text_column=args.text_column,
-        label_column=args.label_column,
-        overwrite=args.overwrite,
-        min_examples=args.min_examples,
-    )
-    plan = result.plan
-    print(
-        f"wrote {result.written} examples of {len(result.intents)} intents to {result.out} "
-        f"({len(plan.duplicates)} duplicates dropped, {len(plan.conflicts)} conflicts left out)"
-    )
-    for conflict in plan.conflicts:
-        print(
-            f"  conflict: {conflict.text!r} is {conflict.intent!r} in {args.file.name} but "
-            f"{conflict.existing_intent!r} in the training data"
-        )
-    for warning in result.warnings:
-        print(f"  {warning}")
-    return 0
-
-
-def run_export(args: argparse.Namespace) -> int:
-    """Handle `shopintent models export`."""
-    from nlu.export import export_artifact
-
-    info = export_artifact(args.model, args.data)
-    for backend, check in info["checks"].items():
-        verdict = "passed" if check["passed"] else "FAILED: `auto` serves PyTorch"
-        print(
-            f"{args.model / info['files'][backend]}: {check['agreement']:.1%} same intent as "
-            f"PyTorch on {check['n']} messages, top confidence within "
-            f"{check['p99_confidence_diff']:.3f} for 99 % (at most "
-            f"{check['max_confidence_diff']:.3f}) ({verdict})"
-        )
-    return 0

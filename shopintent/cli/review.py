@@ -1,25 +1,32 @@
-"""`shopintent review ...`: export the reviewed turns for retraining."""
+"""`shopintent review export`: write the reviewed bot turns as training data."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
-from core.paths import DEFAULT_DATA_DIR
+from shopintent.cli.common import (
+    DEFAULT_ANNOTATIONS,
+    Subparsers,
+    add_command,
+    add_database_url,
+    add_group,
+    add_training_data,
+)
 
 
-def register(sub: Any) -> None:
-    """Add the `review` command group to the `shopintent` subparsers."""
-    review = sub.add_parser(
+def register(sub: Subparsers) -> None:
+    """Add the `review` command group."""
+    commands = add_group(
+        sub,
         "review",
         help="export reviewed bot turns as training data",
         description="Work with the turns the support team reviewed on /review.",
     )
-    review.set_defaults(group_parser=review)
-    commands = review.add_subparsers(dest="review_command", metavar="COMMAND")
-    export = commands.add_parser(
+    export = add_command(
+        commands,
         "export",
+        run_export,
         help="write the reviewed turns as Rasa NLU YAML",
         description=(
             "Write every reviewed turn (correct, relabelled, out-of-scope; not ignored) as "
@@ -30,24 +37,18 @@ def register(sub: Any) -> None:
     export.add_argument(
         "--out",
         type=Path,
-        default=Path("training_data/annotated.yml"),
+        default=DEFAULT_ANNOTATIONS,
         metavar="FILE",
         help="file to (re)write (default: %(default)s)",
     )
-    export.add_argument(
-        "--training-data",
-        type=Path,
-        default=Path(DEFAULT_DATA_DIR),
-        metavar="DIR",
-        help="data folder checked for conflicting labels (default: %(default)s)",
+    add_training_data(
+        export, help="data folder checked for conflicting labels (default: %(default)s)"
     )
-    export.add_argument(
-        "--database-url", metavar="URL", help="bot database (default: SHOPINTENT_DATABASE_URL)"
-    )
-    export.set_defaults(func=run_export)
+    add_database_url(export, help="bot database (default: SHOPINTENT_DATABASE_URL)", metavar="URL")
 
 
 def run_export(args: argparse.Namespace) -> int:
+    """Handle `shopintent review export`."""
     from bot.review.export import export_annotations
     from bot.settings import get_settings
     from bot.store import TranscriptStore

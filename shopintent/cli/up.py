@@ -16,13 +16,10 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
-from core.paths import ARTIFACT_FILE, DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR
+from core.paths import ARTIFACT_FILE
+from shopintent.cli.common import DEFAULT_DATA, DEFAULT_MODEL, DEFAULT_RECS, Subparsers, add_command
 
-DEFAULT_DATA = Path(DEFAULT_DATA_DIR)
-DEFAULT_MODEL = Path(DEFAULT_MODEL_DIR)
-DEFAULT_RECS = Path("models/recs")
 STOP_GRACE_S = 10.0
 START_TIMEOUT_S = 180.0
 
@@ -31,10 +28,12 @@ class _Stop(Exception):
     """SIGTERM arrived: shut down like Ctrl-C."""
 
 
-def register(sub: Any) -> None:
-    """Add the `up` subcommand."""
-    p = sub.add_parser(
+def register(sub: Subparsers) -> None:
+    """Add the `up` command."""
+    p = add_command(
+        sub,
         "up",
+        run_up,
         help="validate the data, train the default model if missing, start the service",
         description=(
             "The main command: validates training_data/, trains models/default if it is missing, "
@@ -49,7 +48,6 @@ def register(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="interface the bot binds (127.0.0.1)")
     p.add_argument("--port", type=int, default=5005, help="the bot's port (5005)")
     p.add_argument("--actions-port", type=int, default=5055, help="the action server's port (5055)")
-    p.set_defaults(func=run_up)
 
 
 def run_up(args: argparse.Namespace) -> int:

@@ -1,28 +1,73 @@
-"""`shopintent data ...`: validate and summarise training data (no torch import)."""
+"""`shopintent data validate|stats|import`: check, summarise and import training data.
+
+No torch import: these commands read YAML, CSV and JSONL only.
+"""
 
 from __future__ import annotations
 
 import argparse
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
 
-from core.paths import DEFAULT_DATA_DIR
-
-DEFAULT_DATA = Path(DEFAULT_DATA_DIR)
-
-
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, found {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, found {number}")
-    return number
+from shopintent.cli.common import (
+    DEFAULT_DATA,
+    Subparsers,
+    add_columns,
+    add_command,
+    add_group,
+    add_training_data,
+    positive_int,
+)
 
 
-def _add_data_options(parser: argparse.ArgumentParser) -> None:
+def register(sub: Subparsers) -> None:
+    """Add the `data` command group (validate, stats, import)."""
+    commands = add_group(
+        sub,
+        "data",
+        help="validate and summarise training data",
+        description=(
+            "Check and summarise intent training data: Rasa 3.x NLU YAML, CSV/TSV or JSONL. "
+            "A folder loads every NLU YAML below it (YAML under test/ is the test split) "
+            "and the CSV/TSV/JSONL files at its top level. See docs/data-format.md."
+        ),
+    )
+    validate = add_command(
+        commands,
+        "validate",
+        run_validate,
+        help="list every problem in the data, with file and line",
+        description=(
+            "Validate training data: YAML syntax, malformed entity annotations, empty or "
+            "duplicate examples, texts under two intents, intents with too few examples, "
+            "test texts leaking into training, intents missing from domain.yml. "
+            "Exit code 0 when there are no errors, 1 otherwise."
+        ),
+    )
+    _add_source(validate)
+    validate.add_argument(
+        "--min-examples",
+        type=positive_int,
+        default=20,
+        metavar="N",
+        help="least number of training examples per intent (default: %(default)s)",
+    )
+    validate.add_argument(
+        "--strict", action="store_true", help="also exit 1 when there are only warnings"
+    )
+
+    stats = add_command(
+        commands,
+        "stats",
+        run_stats,
+        help="table of intents with train/test example counts and entities",
+        description="Summarise training data: examples per intent and split, entities used.",
+    )
+    _add_source(stats)
+    _register_import(commands)
+
+
+def _add_source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "path",
         nargs="?",
@@ -36,58 +81,47 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="sub-folder whose YAML files form the test split (default: %(default)s)",
     )
-    parser.add_argument(
-        "--text-column", metavar="NAME", help="CSV column / JSONL key holding the text"
-    )
-    parser.add_argument(
-        "--label-column", metavar="NAME", help="CSV column / JSONL key holding the intent"
+    add_columns(
+        parser,
+        text="CSV column / JSONL key holding the text",
+        label="CSV column / JSONL key holding the intent",
     )
 
 
-def register(sub: Any) -> None:
-    """Add the `data` command group (validate, stats) to the `shopintent` subparsers."""
-    data = sub.add_parser(
-        "data",
-        help="validate and summarise training data",
+def _register_import(commands: Subparsers) -> None:
+    p = add_command(
+        commands,
+        "import",
+        run_import,
+        help="import another project's Rasa nlu.yml or a CSV into training_data",
         description=(
-            "Check and summarise intent training data: Rasa 3.x NLU YAML, CSV/TSV or JSONL. "
-            "A folder loads every NLU YAML below it (YAML under test/ is the test split) "
-            "and the CSV/TSV/JSONL files at its top level. See docs/data-format.md."
+            "Import a Rasa NLU YAML, CSV/TSV or JSONL file into the training data as Rasa "
+            "3.1 YAML. Examples already in the data are dropped; texts the data labels "
+            "with another intent are left out and listed; the result is validated and "
+            "removed again if it has errors."
         ),
     )
-    data.set_defaults(group_parser=data)
-    commands = data.add_subparsers(dest="data_command", metavar="COMMAND")
-
-    validate = commands.add_parser(
-        "validate",
-        help="list every problem in the data, with file and line",
-        description=(
-            "Validate training data: YAML syntax, malformed entity annotations, empty or "
-            "duplicate examples, texts under two intents, intents with too few examples, "
-            "test texts leaking into training, intents missing from domain.yml. "
-            "Exit code 0 when there are no errors, 1 otherwise."
-        ),
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="where to write (default: training_data/nlu/imported_<name>.yml)",
     )
-    _add_data_options(validate)
-    validate.add_argument(
+    add_training_data(
+        p, help="the project's data folder, checked for duplicates (default: %(default)s)"
+    )
+    add_columns(
+        p, text="CSV column / JSONL key of the text", label="CSV column / JSONL key of the intent"
+    )
+    p.add_argument(
         "--min-examples",
-        type=_positive_int,
-        default=20,
+        type=int,
+        default=1,
         metavar="N",
-        help="least number of training examples per intent (default: %(default)s)",
+        help="fewest examples per imported intent (default: %(default)s)",
     )
-    validate.add_argument(
-        "--strict", action="store_true", help="also exit 1 when there are only warnings"
-    )
-    validate.set_defaults(func=run_validate)
-
-    stats = commands.add_parser(
-        "stats",
-        help="table of intents with train/test example counts and entities",
-        description="Summarise training data: examples per intent and split, entities used.",
-    )
-    _add_data_options(stats)
-    stats.set_defaults(func=run_stats)
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -156,4 +190,32 @@ def run_stats(args: argparse.Namespace) -> int:
             f"{len(problems)} problems skipped while reading; run `shopintent data validate "
             f"{args.path}` to list them"
         )
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """Handle `shopintent data import`."""
+    from nlu.importer import import_file
+
+    result = import_file(
+        args.file,
+        args.out,
+        training_data=args.training_data,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        overwrite=args.overwrite,
+        min_examples=args.min_examples,
+    )
+    plan = result.plan
+    print(
+        f"wrote {result.written} examples of {len(result.intents)} intents to {result.out} "
+        f"({len(plan.duplicates)} duplicates dropped, {len(plan.conflicts)} conflicts left out)"
+    )
+    for conflict in plan.conflicts:
+        print(
+            f"  conflict: {conflict.text!r} is {conflict.intent!r} in {args.file.name} but "
+            f"{conflict.existing_intent!r} in the training data"
+        )
+    for warning in result.warnings:
+        print(f"  {warning}")
     return 0

@@ -8,25 +8,31 @@ imports (torch) happen inside the handlers, so `shopintent --help` stays fast.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
-from typing import Any
 
 from recs.config import DEFAULT_DATABASE_URL, RecsConfig, get_settings
-from recs.errors import RecsError
+from shopintent.cli.common import (
+    Subparsers,
+    add_command,
+    add_database_url,
+    add_dataclass_flags,
+    add_group,
+    add_json,
+    add_model,
+    given,
+)
 
 # Flags spelled here, not generated from RecsConfig.
-_OWN_FLAGS = {"epochs", "seed"}
+_OWN_FLAGS = frozenset({"epochs", "seed"})
 
 
-def register(sub: Any) -> None:
-    """Add the `recs` command group to the `shopintent` parser's subparsers."""
-    recs = sub.add_parser(
+def register(sub: Subparsers) -> None:
+    """Add the `recs` command group."""
+    commands = add_group(
+        sub,
         "recs",
         help="train and evaluate the sequential recommender (SASRec)",
         description=(
@@ -34,27 +40,10 @@ def register(sub: Any) -> None:
             "self-attention model over each shopper's item sequence."
         ),
     )
-    recs.set_defaults(group_parser=recs)
-    commands = recs.add_subparsers(dest="recs_command", metavar="COMMAND")
-    _register_train(commands)
-    _register_evaluate(commands)
-
-
-def _source_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--data", type=Path, help="a file of `user item` lines in time order (whitespace separated)"
-    )
-    group.add_argument(
-        "--database-url",
-        help="SQLAlchemy URL of the shop's store: orders, order_lines and bot_events "
-        f"(default: SHOPINTENT_DATABASE_URL, else {DEFAULT_DATABASE_URL})",
-    )
-
-
-def _register_train(sub: Any) -> None:
-    p = sub.add_parser(
+    train = add_command(
+        commands,
         "train",
+        run_train,
         help="train the recommender and save its artifact",
         description=(
             "Train SASRec with full softmax cross-entropy on every shopper's sequence except "
@@ -62,42 +51,23 @@ def _register_train(sub: Any) -> None:
             "score, rank the test items and save model.pt + recs.json atomically."
         ),
     )
-    _source_options(p)
-    p.add_argument(
+    _add_source(train)
+    train.add_argument(
         "--output", type=Path, default=None, help="artifact folder (default: models/recs)"
     )
     defaults = RecsConfig.defaults()
-    p.add_argument(
+    train.add_argument(
         "--epochs", type=int, default=None, help=f"most epochs (default: {defaults['epochs']})"
     )
-    p.add_argument(
+    train.add_argument(
         "--seed", type=int, default=None, help=f"random seed (default: {defaults['seed']})"
     )
-    for f in fields(RecsConfig):
-        if f.name in _OWN_FLAGS:
-            continue
-        kind = str(f.type)
-        kwargs: dict[str, Any] = {
-            "dest": f.name,
-            "default": None,
-            "help": f.metadata.get("help", "")
-            + ("" if defaults[f.name] is None else f" (default: {defaults[f.name]})"),
-        }
-        if kind.startswith("bool"):
-            kwargs["action"] = argparse.BooleanOptionalAction
-        elif kind.startswith("int"):
-            kwargs["type"] = int
-        elif kind.startswith("float"):
-            kwargs["type"] = float
-        else:
-            kwargs["type"] = str
-        p.add_argument("--" + f.name.replace("_", "-"), **kwargs)
-    p.set_defaults(func=run_train)
+    add_dataclass_flags(train, RecsConfig, defaults, skip=_OWN_FLAGS)
 
-
-def _register_evaluate(sub: Any) -> None:
-    p = sub.add_parser(
+    evaluate = add_command(
+        commands,
         "evaluate",
+        run_evaluate,
         help="score the recommender and two baselines (leave-last-out, HR@10, NDCG@10)",
         description=(
             "Split the data leave-last-out, rank each shopper's last item with the model, a "
@@ -105,26 +75,21 @@ def _register_evaluate(sub: Any) -> None:
             "HR@10 and NDCG@10 among 100 sampled negatives and over the whole catalogue."
         ),
     )
-    _source_options(p)
-    p.add_argument(
-        "--model", type=Path, default=None, help="artifact folder (default: models/recs)"
+    _add_source(evaluate)
+    add_model(evaluate, help="artifact folder (default: models/recs)")
+    add_json(evaluate, help="print one JSON object instead of a table")
+
+
+def _add_source(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--data", type=Path, help="a file of `user item` lines in time order (whitespace separated)"
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.set_defaults(func=run_evaluate)
-
-
-def _clean_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Print a `RecsError` as one line (no traceback) and exit with 2, like the other packages."""
-
-    @functools.wraps(func)
-    def wrapper(args: argparse.Namespace) -> int:
-        try:
-            return func(args)
-        except RecsError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-
-    return wrapper
+    add_database_url(
+        group,
+        help="SQLAlchemy URL of the shop's store: orders, order_lines and bot_events "
+        f"(default: SHOPINTENT_DATABASE_URL, else {DEFAULT_DATABASE_URL})",
+    )
 
 
 def _model_dir(arg: Path | None) -> Path:
@@ -138,7 +103,6 @@ def _passive_threads() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-@_clean_errors
 def run_train(args: argparse.Namespace) -> int:
     """Handle `shopintent recs train`."""
     _passive_threads()
@@ -146,8 +110,7 @@ def run_train(args: argparse.Namespace) -> int:
     from recs.data import load_interactions
     from recs.training import train
 
-    overrides = {f.name: getattr(args, f.name, None) for f in fields(RecsConfig)}
-    config = RecsConfig(**{k: v for k, v in overrides.items() if v is not None})
+    config = RecsConfig(**given(args, RecsConfig))
     interactions = load_interactions(args.data, args.database_url)
     print(
         f"{interactions.source}: {interactions.n_shoppers} shoppers, "
@@ -178,7 +141,6 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-@_clean_errors
 def run_evaluate(args: argparse.Namespace) -> int:
     """Handle `shopintent recs evaluate`."""
     _passive_threads()

@@ -13,12 +13,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-DEFAULT_RETENTION_DAYS = 90
+from shopintent.cli.common import Subparsers, add_command, add_database_url, add_group, add_json
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add the `privacy` command group."""
-    privacy = sub.add_parser(
+    commands = add_group(
+        sub,
         "privacy",
         help="erase a shopper's conversations, or purge what is past the retention period",
         description=(
@@ -26,11 +27,10 @@ def register(sub: Any) -> None:
             "shop's records and stay; the audit table keeps ids, never free text."
         ),
     )
-    privacy.set_defaults(group_parser=privacy)
-    commands = privacy.add_subparsers(dest="privacy_command", metavar="COMMAND")
-
-    forget = commands.add_parser(
+    forget = add_command(
+        commands,
         "forget",
+        run_forget,
         help="delete one shopper's turns, tracker, events and tickets' text",
         description=(
             "Delete every turn, the tracker state (slots and events) and the review labels of "
@@ -42,10 +42,11 @@ def register(sub: Any) -> None:
     who.add_argument("--sender", action="append", help="a conversation id (repeatable)")
     who.add_argument("--customer", help="a signed-in shopper's customer id")
     _common(forget)
-    forget.set_defaults(func=run_forget)
 
-    purge = commands.add_parser(
+    purge = add_command(
+        commands,
         "purge",
+        run_purge,
         help="remove turns, conversations and ticket texts older than the retention period",
         description=(
             "What the bot and the action server also do at start and daily "
@@ -59,15 +60,11 @@ def register(sub: Any) -> None:
         help="keep this many days (default: SHOPINTENT_RETENTION_DAYS, else 90)",
     )
     _common(purge)
-    purge.set_defaults(func=run_purge)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--database-url",
-        help="SQLAlchemy URL (default: SHOPINTENT_DATABASE_URL, else ./shopintent.db)",
-    )
-    parser.add_argument("--json", action="store_true", help="print what was removed as JSON")
+    add_database_url(parser)
+    add_json(parser, help="print what was removed as JSON")
 
 
 def _stores(url: str | None) -> tuple[Any, str]:
@@ -81,7 +78,7 @@ def _stores(url: str | None) -> tuple[Any, str]:
 
 
 def run_forget(args: argparse.Namespace) -> int:
-    """`shopintent privacy forget`."""
+    """Handle `shopintent privacy forget`."""
     from actions.retention import forget
     from actions.store import session_scope
     from bot.retention import conversations_of_customer, forget_conversations
@@ -126,7 +123,7 @@ def retention_days(days: int | None) -> int:
 
 
 def run_purge(args: argparse.Namespace) -> int:
-    """`shopintent privacy purge`."""
+    """Handle `shopintent privacy purge`."""
     from actions.retention import purge
     from actions.store import session_scope
     from bot.retention import purge_older_than

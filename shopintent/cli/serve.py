@@ -1,31 +1,41 @@
-"""Subcommands owned by the `bot` package: `serve` (the bot's web server) and `chat`."""
+"""`shopintent serve` (the bot's web server) and `shopintent chat` (a terminal client).
+
+`serve` builds the bot's settings from its flags over the `SHOPINTENT_*` environment
+and hands them to `bot.app.create_app` itself, in every worker process: no flag
+travels through the environment.
+"""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bot.errors import BotError
-from bot.review import commands as review_commands
+from shopintent.cli.common import Subparsers, add_command, add_database_url, add_model
 
-# CLI flag -> environment variable read by `bot.settings.BotSettings`.
-_SETTING_FLAGS = {
-    "model": "SHOPINTENT_MODEL_DIR",
-    "domain": "SHOPINTENT_DOMAIN_PATH",
-    "policy": "SHOPINTENT_POLICY_PATH",
-    "database_url": "SHOPINTENT_DATABASE_URL",
-    "action_endpoint": "SHOPINTENT_ACTION_ENDPOINT",
-    "token": "SHOPINTENT_WEBHOOK_TOKEN",
+if TYPE_CHECKING:
+    from bot.settings import BotSettings
+
+# `serve` flag (its dest) -> the `BotSettings` field it sets.
+SETTING_FLAGS = {
+    "model": "model_dir",
+    "domain": "domain_path",
+    "policy": "policy_path",
+    "database_url": "database_url",
+    "action_endpoint": "action_endpoint",
+    "token": "webhook_token",
 }
 
 
-def register(sub: Any) -> None:
-    """Add this package's subcommands to the `shopintent` parser's subparsers."""
-    serve = sub.add_parser(
+def register(sub: Subparsers) -> None:
+    """Add the `serve` and `chat` commands."""
+    serve = add_command(
+        sub,
         "serve",
+        run_serve,
         help="run the bot only (REST webhook, widget, demo page)",
         description=(
             "Serve the bot with uvicorn: Rasa's REST channel at /webhooks/rest/webhook, the "
@@ -36,17 +46,18 @@ def register(sub: Any) -> None:
     serve.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 5005)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    serve.add_argument("--model", type=Path, default=None, help="model folder (models/default)")
+    add_model(serve, help="model folder (models/default)")
     serve.add_argument("--domain", type=Path, default=None, help="domain.yml path")
     serve.add_argument("--policy", type=Path, default=None, help="policy.yml path")
-    serve.add_argument("--database-url", default=None, help="SQLAlchemy URL of the store")
+    add_database_url(serve, help="SQLAlchemy URL of the store", default=None)
     serve.add_argument("--action-endpoint", default=None, help="action server webhook URL")
     serve.add_argument("--token", default=None, help="require this webhook token")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level")
-    serve.set_defaults(func=run_serve)
 
-    chat = sub.add_parser(
+    chat = add_command(
+        sub,
         "chat",
+        run_chat,
         help="talk to a running bot from the terminal",
         description="Send each line you type to a running bot's REST webhook and print the answers.",
     )
@@ -57,37 +68,31 @@ def register(sub: Any) -> None:
         help="conversation id (needs --token; default: a new conversation from the bot)",
     )
     chat.add_argument("--token", default=os.environ.get("SHOPINTENT_WEBHOOK_TOKEN"), help="token")
-    chat.set_defaults(func=run_chat)
-    review_commands.register(sub)
 
 
-def apply_overrides(args: argparse.Namespace) -> None:
-    """Put the flags that were given into the environment, where the settings read them."""
-    for flag, env in _SETTING_FLAGS.items():
-        value = getattr(args, flag, None)
-        if value is not None:
-            os.environ[env] = str(value)
-    from bot.settings import get_settings
+def serve_settings(args: argparse.Namespace) -> BotSettings:
+    """The bot's settings: the `SHOPINTENT_*` environment, overridden by the flags given."""
+    from bot.settings import BotSettings
 
-    get_settings.cache_clear()
+    given = {
+        field: value
+        for flag, field in SETTING_FLAGS.items()
+        if (value := getattr(args, flag, None)) is not None
+    }
+    return BotSettings(**given)
 
 
 def run_serve(args: argparse.Namespace) -> int:
     """Run the bot's web server until interrupted."""
-    import uvicorn
-
+    from bot.app import _conversation_secret, check_production
     from bot.domain import load_domain
     from bot.model import require_model
-    from bot.settings import get_settings
 
-    apply_overrides(args)
-    settings = get_settings()
-    from bot.app import _conversation_secret, check_production
-
+    settings = serve_settings(args)
     check_production(settings)
     if args.workers > 1 and _conversation_secret(settings) is None:
         # Each worker would draw a key of its own and refuse the ids the others issued.
-        os.environ["SHOPINTENT_CONVERSATION_SECRET"] = secrets.token_hex(32)
+        settings = settings.model_copy(update={"conversation_secret": secrets.token_hex(32)})
         print(
             f"bot: no secret is set; the {args.workers} workers share a conversation-id key made "
             "for this run (set SHOPINTENT_CONVERSATION_SECRET to keep ids valid across restarts)",
@@ -99,24 +104,52 @@ def run_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"bot: http://{host}:{port}/  (webhook /webhooks/rest/webhook)", flush=True)
-    uvicorn.run(
-        "bot.app:create_app_from_env",
+    return serve_bot(settings, host=host, port=port, workers=args.workers, log_level=args.log_level)
+
+
+def serve_bot(settings: BotSettings, *, host: str, port: int, workers: int, log_level: str) -> int:
+    """Run `create_app(settings)` under uvicorn in `workers` processes until interrupted.
+
+    Each worker builds its app from the same `settings` (uvicorn pickles the factory
+    into the processes it spawns), so the workers share one configuration without
+    the environment.
+
+    Returns:
+        0 after a stop; 3 (uvicorn's startup failure) when a single worker did not start.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from bot.app import create_app
+
+    config = uvicorn.Config(
+        functools.partial(create_app, settings),
         factory=True,
         host=host,
         port=port,
-        workers=args.workers,
-        log_level=args.log_level,
+        workers=workers,
+        log_level=log_level,
         timeout_graceful_shutdown=5,
         # Longer than a client's own idle expiry (httpx: 5 s, uvicorn's default too): a
         # request sent on a connection the server is closing at that moment fails.
         timeout_keep_alive=30,
     )
-    return 0
+    server = uvicorn.Server(config=config)
+    try:
+        if workers > 1:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            server.run()
+    except KeyboardInterrupt:
+        pass
+    return 3 if workers == 1 and not server.started else 0
 
 
 def run_chat(args: argparse.Namespace) -> int:
     """Read lines from stdin, send them to the bot, print what it answers."""
     import httpx
+
+    from bot.errors import BotError
 
     base = args.url.rstrip("/")
     url = base + "/webhooks/rest/webhook"

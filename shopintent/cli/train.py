@@ -11,27 +11,29 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from core.paths import ARTIFACT_FILE
 from nlu.config import DEFAULT_DATA, TrainConfig, get_settings
+from shopintent.cli.common import (
+    Subparsers,
+    add_columns,
+    add_command,
+    add_data_paths,
+    add_dataclass_flags,
+    add_json,
+    add_model,
+    given,
+)
 
-# Flag spelling where it differs from the field name.
-_FLAG_NAMES = {"output_dir": "--output"}
 
-
-def register(sub: Any) -> None:
-    """Add the `train`, `predict` and `evaluate` subcommands."""
-    _register_train(sub)
-    _register_predict(sub)
-    _register_evaluate(sub)
-
-
-def _register_train(sub: Any) -> None:
-    p = sub.add_parser(
+def register(sub: Subparsers) -> None:
+    """Add the `train`, `predict` and `evaluate` commands."""
+    train = add_command(
+        sub,
         "train",
+        run_train,
         help="fine-tune the intent classifier and save a model artifact",
         description=(
             "Fine-tune a transformer intent classifier (Hugging Face Trainer; runs under "
@@ -40,36 +42,15 @@ def _register_train(sub: Any) -> None:
             "then save the model with its shopintent.json."
         ),
     )
-    p.add_argument(
+    train.add_argument(
         "--config", type=Path, help="JSON file of settings (the flags below override it)"
     )
-    defaults = TrainConfig.defaults()
-    for f in fields(TrainConfig):
-        flag = _FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-"))
-        kind = str(f.type)
-        kwargs: dict[str, Any] = {
-            "dest": f.name,
-            "default": None,
-            "help": f.metadata.get("help", "")
-            + ("" if defaults[f.name] is None else f" (default: {defaults[f.name]})"),
-        }
-        if kind.startswith("list["):
-            kwargs.update(nargs="+", metavar="PATH")
-        elif kind.startswith("bool"):
-            kwargs["action"] = argparse.BooleanOptionalAction
-        elif kind.startswith("int"):
-            kwargs["type"] = int
-        elif kind.startswith("float"):
-            kwargs["type"] = float
-        else:
-            kwargs["type"] = str
-        p.add_argument(flag, **kwargs)
-    p.set_defaults(func=run_train)
+    add_dataclass_flags(train, TrainConfig, TrainConfig.defaults())
 
-
-def _register_predict(sub: Any) -> None:
-    p = sub.add_parser(
+    predict = add_command(
+        sub,
         "predict",
+        run_predict,
         help="print the NLU parse result of messages as JSON",
         description=(
             "Classify messages with a trained model and print Rasa's parse result "
@@ -77,17 +58,14 @@ def _register_predict(sub: Any) -> None:
             "list for several."
         ),
     )
-    p.add_argument("text", nargs="+", help="message(s) to classify")
-    p.add_argument(
-        "--model", type=Path, default=None, help="model directory (default: models/default)"
-    )
-    _add_backend_option(p)
-    p.set_defaults(func=run_predict)
+    predict.add_argument("text", nargs="+", help="message(s) to classify")
+    add_model(predict)
+    add_backend(predict)
 
-
-def _register_evaluate(sub: Any) -> None:
-    p = sub.add_parser(
+    evaluate = add_command(
+        sub,
         "evaluate",
+        run_evaluate,
         help="score a model on labelled data: reports, plots, summary",
         description=(
             "Evaluate a model on labelled data (the test split when the path has a test/ "
@@ -96,34 +74,31 @@ def _register_evaluate(sub: Any) -> None:
             "and prints a summary. An out-of-scope message counts as right when rejected."
         ),
     )
-    p.add_argument(
-        "--model", type=Path, default=None, help="model directory (default: models/default)"
-    )
-    p.add_argument(
-        "--data",
-        nargs="+",
+    add_model(evaluate)
+    add_data_paths(
+        evaluate,
         default=[DEFAULT_DATA],
-        metavar="PATH",
         help=f"labelled data: Rasa YAML, CSV or JSONL (default: {DEFAULT_DATA})",
     )
-    p.add_argument(
+    evaluate.add_argument(
         "--oos-label", default=None, help="label of out-of-scope examples (default: the model's)"
     )
-    p.add_argument(
+    evaluate.add_argument(
         "--out", type=Path, default=None, help="report folder (default: reports/<model-name>)"
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    p.add_argument("--text-column", default=None, help="CSV/JSONL text column")
-    p.add_argument("--label-column", default=None, help="CSV/JSONL label column")
-    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    _add_backend_option(p)
-    p.set_defaults(func=run_evaluate)
+    add_json(evaluate, help="print one JSON object instead of the table")
+    add_columns(
+        evaluate, text="CSV/JSONL text column", label="CSV/JSONL label column", metavar=False
+    )
+    evaluate.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    add_backend(evaluate)
 
 
-def _add_backend_option(p: argparse.ArgumentParser) -> None:
+def add_backend(parser: argparse.ArgumentParser) -> None:
+    """`--backend`: the inference backend (PyTorch, ONNX, int8 ONNX or auto)."""
     from nlu.backends import BACKENDS
 
-    p.add_argument(
+    parser.add_argument(
         "--backend",
         choices=BACKENDS,
         default=None,
@@ -139,11 +114,11 @@ def run_train(args: argparse.Namespace) -> int:
     """Handle `shopintent train`."""
     from nlu.training import train
 
-    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    overrides = given(args, TrainConfig)
     if args.config is not None:
         config = TrainConfig.from_json(args.config, **overrides)
     else:
-        config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+        config = TrainConfig(**overrides)
     started = time.perf_counter()
     out = train(config)
     elapsed = time.perf_counter() - started
