@@ -1,18 +1,14 @@
 """Errors raised by the `recs` package. The CLI prints them without a traceback."""
 
+from core.errors import ShopintentError
 
-class RecsError(Exception):
+
+class RecsError(ShopintentError):
     """Base class of every error the `recs` package raises on bad input or state.
 
-    Args:
-        message: What is wrong, what was expected and how to fix it, in the library's words.
-        options: The settings (parameter names, e.g. `database_url`) that can fix it;
-            the command line names its flags for them.
+    Takes a message and the keyword `options` (the settings that fix it), as
+    `core.errors.ShopintentError` does.
     """
-
-    def __init__(self, message: str, *, options: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.options = options
 
 
 class DataError(RecsError):

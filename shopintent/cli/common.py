@@ -14,6 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Protocol
 
+from core.errors import ShopintentError
 from core.paths import DEFAULT_DATA_DIR, DEFAULT_MODEL_DIR
 
 Handler = Callable[[argparse.Namespace], int]
@@ -176,13 +177,14 @@ def flag_of(option: str) -> str:
 
 
 def user_errors() -> tuple[type[Exception], ...]:
-    """The libraries' errors that mean bad input or state: a message, not a traceback."""
-    from actions.errors import ActionsError
-    from bot.errors import BotError
-    from nlu.errors import NluError
-    from recs.errors import RecsError
+    """The libraries' errors that mean bad input or state: a message, not a traceback.
 
-    return (NluError, ActionsError, BotError, RecsError)
+    `nlu`, `actions` and `recs` derive theirs from `ShopintentError`; the bot's errors
+    carry an HTTP status instead and have a base of their own.
+    """
+    from bot.errors import BotError
+
+    return (ShopintentError, BotError)
 
 
 def describe(exc: Exception, args: argparse.Namespace) -> str:
