@@ -3,11 +3,31 @@
 A command module declares its commands with `add_group` and `add_command`, takes its
 options from the `add_*` helpers below when another command has the same option, and
 leaves turning a library error into `error: ...` and exit code 2 to `run`.
+
+Registration reads what it needs off the handler, as click and typer do: the handler
+`run_validate` is the command `validate` (pass `name=` only where the command is
+called otherwise), the first paragraph of its docstring is the command's help line in
+`shopintent --help`, and the rest, up to an `Args:`/`Returns:`/`Raises:` section, is
+the description its own `--help` shows. argparse re-flows the description, so the
+docstring keeps its line breaks; the help line loses its full stop and its first
+capital (unless it starts with an acronym), so the docstring keeps its sentence case:
+`List the versions, newest last.` reads `list the versions, newest last`. A group
+takes its help line and description the same way from the docstring of the function
+that declares it, `add_group(sub, "data", register.__doc__)`. So a command module
+reads:
+
+    def register(sub: Subparsers) -> None:
+        (docstring: "Validate and summarise training data." and a description)
+        commands = add_group(sub, "data", register.__doc__)
+        validate = add_command(commands, run_validate)
+        validate.add_argument("--strict", action="store_true", help="also fail on warnings")
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import fields
@@ -36,28 +56,83 @@ STORE_URL_HELP = "SQLAlchemy URL (default: SHOPINTENT_DATABASE_URL, else ./shopi
 
 # Flag spelling where it differs from the option's destination (`--` + dest with dashes).
 FLAG_NAMES = {"output_dir": "--output"}
+# Where the description in a handler's docstring ends.
+GOOGLE_SECTION = re.compile(r"^(?:Args|Returns|Raises|Examples?):$", re.MULTILINE)
 
 
 # -- registration ----------------------------------------------------------------------
 
 
-def add_group(sub: Subparsers, name: str, *, help: str, description: str) -> Subparsers:
+def add_group(sub: Subparsers, name: str, doc: str | None) -> Subparsers:
     """Add a command group (`shopintent NAME COMMAND`) and return its subparsers.
 
     `shopintent NAME` without a command prints the group's help and exits with 2.
+
+    Args:
+        sub: The subparsers to add the group to.
+        name: The group's name on the command line.
+        doc: The docstring of the function that declares the group: its help line, then
+            its description (see the module docstring).
     """
-    group = sub.add_parser(name, help=help, description=description)
+    help_line, description = help_of(doc, f"the group {name!r}")
+    group = sub.add_parser(name, help=help_line, description=description)
     group.set_defaults(group_parser=group)
     return group.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
 
 
 def add_command(
-    sub: Subparsers, name: str, func: Handler, *, help: str, description: str | None = None
+    sub: Subparsers, func: Handler, *, name: str | None = None, description: str | None = None
 ) -> argparse.ArgumentParser:
-    """Add the command `name`, handled by `func`, and return its parser for the options."""
-    parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=description)
+    """Add the command handled by `func` and return its parser for the options.
+
+    Args:
+        sub: The subparsers (of the program or of a group) to add the command to.
+        func: The handler, `run_<name>`; its docstring gives the help and description.
+        name: The command's name where it is not the handler's name without `run_`.
+        description: The description, where it is kept elsewhere than in the docstring.
+
+    Raises:
+        ValueError: The handler is not named `run_<name>` and no `name` is given, or
+            it has no docstring.
+    """
+    if name is None:
+        if not func.__name__.startswith("run_"):
+            raise ValueError(
+                f"expected a handler named run_<command>, found {func.__name__!r}; "
+                "rename it or pass name= to add_command"
+            )
+        name = func.__name__.removeprefix("run_").replace("_", "-")
+    help_line, doc_description = help_of(func.__doc__, f"the handler {func.__name__!r}")
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help_line, description=description or doc_description
+    )
     parser.set_defaults(func=func)
     return parser
+
+
+def help_of(doc: str | None, owner: str) -> tuple[str, str | None]:
+    """The one-line help and the description (None when there is none) in a docstring.
+
+    Args:
+        doc: The docstring: a summary paragraph, optionally a description, optionally
+            Google-style sections, which are left out.
+        owner: What the docstring belongs to, for the error message.
+
+    Raises:
+        ValueError: There is no docstring.
+    """
+    text = inspect.cleandoc(doc or "")
+    if not text:
+        raise ValueError(
+            f"expected a docstring on {owner}, found none; its first paragraph is the "
+            "command's help line, so write one"
+        )
+    summary, _, rest = text.partition("\n\n")
+    help_line = " ".join(summary.split()).removesuffix(".")
+    if not help_line[1:2].isupper():  # an acronym (`HTTP ...`) stays as it is
+        help_line = help_line[:1].lower() + help_line[1:]
+    description = GOOGLE_SECTION.split(rest, maxsplit=1)[0].strip()
+    return help_line, description or None
 
 
 # -- options more than one command has --------------------------------------------------

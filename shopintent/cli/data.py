@@ -21,29 +21,14 @@ from shopintent.cli.common import (
 
 
 def register(sub: Subparsers) -> None:
-    """Add the `data` command group (validate, stats, import)."""
-    commands = add_group(
-        sub,
-        "data",
-        help="validate and summarise training data",
-        description=(
-            "Check and summarise intent training data: Rasa 3.x NLU YAML, CSV/TSV or JSONL. "
-            "A folder loads every NLU YAML below it (YAML under test/ is the test split) "
-            "and the CSV/TSV/JSONL files at its top level. See docs/data-format.md."
-        ),
-    )
-    validate = add_command(
-        commands,
-        "validate",
-        run_validate,
-        help="list every problem in the data, with file and line",
-        description=(
-            "Validate training data: YAML syntax, malformed entity annotations, empty or "
-            "duplicate examples, texts under two intents, intents with too few examples, "
-            "test texts leaking into training, intents missing from domain.yml. "
-            "Exit code 0 when there are no errors, 1 otherwise."
-        ),
-    )
+    """Validate and summarise training data.
+
+    Check and summarise intent training data: Rasa 3.x NLU YAML, CSV/TSV or JSONL. A folder loads
+    every NLU YAML below it (YAML under test/ is the test split) and the CSV/TSV/JSONL files at its
+    top level. See docs/data-format.md.
+    """
+    commands = add_group(sub, "data", register.__doc__)
+    validate = add_command(commands, run_validate)
     _add_source(validate)
     validate.add_argument(
         "--min-examples",
@@ -56,13 +41,7 @@ def register(sub: Subparsers) -> None:
         "--strict", action="store_true", help="also exit 1 when there are only warnings"
     )
 
-    stats = add_command(
-        commands,
-        "stats",
-        run_stats,
-        help="table of intents with train/test example counts and entities",
-        description="Summarise training data: examples per intent and split, entities used.",
-    )
+    stats = add_command(commands, run_stats)
     _add_source(stats)
     _register_import(commands)
 
@@ -89,18 +68,7 @@ def _add_source(parser: argparse.ArgumentParser) -> None:
 
 
 def _register_import(commands: Subparsers) -> None:
-    p = add_command(
-        commands,
-        "import",
-        run_import,
-        help="import another project's Rasa nlu.yml or a CSV into training_data",
-        description=(
-            "Import a Rasa NLU YAML, CSV/TSV or JSONL file into the training data as Rasa "
-            "3.1 YAML. Examples already in the data are dropped; texts the data labels "
-            "with another intent are left out and listed; the result is validated and "
-            "removed again if it has errors."
-        ),
-    )
+    p = add_command(commands, run_import)
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument(
         "--out",
@@ -125,7 +93,12 @@ def _register_import(commands: Subparsers) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    """Handle `shopintent data validate`; returns 0 when clean, 1 otherwise."""
+    """List every problem in the data, with file and line.
+
+    Validate training data: YAML syntax, malformed entity annotations, empty or duplicate examples,
+    texts under two intents, intents with too few examples, test texts leaking into training,
+    intents missing from domain.yml. Exit code 0 when there are no errors, 1 otherwise.
+    """
     from nlu.validate import print_report, validate_path
 
     report = validate_path(
@@ -142,7 +115,10 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    """Handle `shopintent data stats`; prints the table and returns 0."""
+    """Table of intents with train/test example counts and entities.
+
+    Summarise training data: examples per intent and split, entities used.
+    """
     from nlu.data import Problem, read_splits
 
     problems: list[Problem] = []
@@ -194,7 +170,12 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    """Handle `shopintent data import`."""
+    """Import another project's Rasa nlu.yml or a CSV into training_data.
+
+    Import a Rasa NLU YAML, CSV/TSV or JSONL file into the training data as Rasa 3.1 YAML. Examples
+    already in the data are dropped; texts the data labels with another intent are left out and
+    listed; the result is validated and removed again if it has errors.
+    """
     from nlu.importer import import_file
 
     result = import_file(

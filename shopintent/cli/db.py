@@ -13,44 +13,21 @@ STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "refunded")
 
 
 def register(sub: Subparsers) -> None:
-    """Add the `db` command group."""
-    commands = add_group(
-        sub,
-        "db",
-        help="create, seed and inspect the shop store (catalog and orders)",
-        description="The shop store: SQLite file by default, PostgreSQL via SHOPINTENT_DATABASE_URL.",
-    )
-    init = add_command(
-        commands,
-        "init",
-        run_init,
-        help="create or upgrade the schema (Alembic migrations)",
-        description="Create or upgrade the store's schema to the latest migration.",
-    )
+    """Create, seed and inspect the shop store (catalog and orders).
+
+    The shop store: SQLite file by default, PostgreSQL via SHOPINTENT_DATABASE_URL.
+    """
+    commands = add_group(sub, "db", register.__doc__)
+    init = add_command(commands, run_init)
     add_database_url(init)
 
-    seed = add_command(
-        commands,
-        "seed",
-        run_seed,
-        help="load the catalog and a demo order history derived from carts",
-        description=(
-            "Load products.json and derive customers, orders (every status), shipments, "
-            "refunds and invoices from carts.json. Deterministic for a given --seed."
-        ),
-    )
+    seed = add_command(commands, run_seed)
     add_database_url(seed)
     seed.add_argument("--catalog-dir", type=Path, help="folder with products.json and carts.json")
     seed.add_argument("--seed", type=int, help="random seed of the order history")
     seed.add_argument("--reset", action="store_true", help="replace existing shop data")
 
-    orders = add_command(
-        commands,
-        "orders",
-        run_orders,
-        help="list seeded orders (number, status, customer, total)",
-        description="List orders, newest first, so people and tests can find real order numbers.",
-    )
+    orders = add_command(commands, run_orders)
     add_database_url(orders)
     orders.add_argument("--status", choices=STATUSES, help="only orders in this status")
     orders.add_argument("--limit", type=int, default=20, help="most rows to show (default 20)")
@@ -58,7 +35,10 @@ def register(sub: Subparsers) -> None:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    """Handle `shopintent db init`."""
+    """Create or upgrade the schema (Alembic migrations).
+
+    Create or upgrade the store's schema to the latest migration.
+    """
     from actions.store import get_engine, init_db
 
     init_db(args.database_url)
@@ -67,7 +47,11 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_seed(args: argparse.Namespace) -> int:
-    """Handle `shopintent db seed`."""
+    """Load the catalog and a demo order history derived from carts.
+
+    Load products.json and derive customers, orders (every status), shipments, refunds and invoices
+    from carts.json. Deterministic for a given --seed.
+    """
     from actions.store import init_db, seed_db
 
     init_db(args.database_url)
@@ -83,7 +67,10 @@ def run_seed(args: argparse.Namespace) -> int:
 
 
 def run_orders(args: argparse.Namespace) -> int:
-    """Handle `shopintent db orders`."""
+    """List seeded orders (number, status, customer, total).
+
+    List orders, newest first, so people and tests can find real order numbers.
+    """
     from actions.store import list_orders
 
     rows = list_orders(args.database_url, status=args.status, limit=args.limit)

@@ -31,43 +31,25 @@ def register(sub: Subparsers) -> None:
 
 
 def _register_models(sub: Subparsers) -> None:
-    commands = add_group(
-        sub,
-        "models",
-        help="list, inspect, promote and roll back model versions",
-        description=(
-            "The model registry: one folder per version under models/versions/ and "
-            "models/registry.json pointing at the version that serves. A running bot "
-            "switches to a newly promoted version within seconds, without a restart."
-        ),
-    )
-    listing = add_command(commands, "list", run_list, help="list the versions, newest last")
+    """List, inspect, promote and roll back model versions.
+
+    The model registry: one folder per version under models/versions/ and models/registry.json
+    pointing at the version that serves. A running bot switches to a newly promoted version within
+    seconds, without a restart.
+    """
+    commands = add_group(sub, "models", _register_models.__doc__)
+    listing = add_command(commands, run_list)
     add_registry(listing)
 
-    show = add_command(commands, "show", run_show, help="show one version's details and metrics")
+    show = add_command(commands, run_show)
     show.add_argument("version", metavar="VERSION")
     add_registry(show)
 
-    promote = add_command(
-        commands,
-        "promote",
-        run_promote,
-        help="make VERSION the serving model (no gate: you decide)",
-    )
+    promote = add_command(commands, run_promote)
     promote.add_argument("version", metavar="VERSION")
     add_registry(promote)
 
-    export = add_command(
-        commands,
-        "export",
-        run_export,
-        help="write model.onnx and model.int8.onnx into a model folder (older artifacts)",
-        description=(
-            "Export a trained model to ONNX and int8 ONNX for fast CPU serving, check both "
-            "against PyTorch on the validation part of its training data, and record the "
-            "files and the check in its shopintent.json. Training does this already."
-        ),
-    )
+    export = add_command(commands, run_export)
     export.add_argument(
         "--model", type=Path, required=True, help="model folder written by `shopintent train`"
     )
@@ -76,39 +58,17 @@ def _register_models(sub: Subparsers) -> None:
         help="training data to carve the check messages from (default: what the model names)",
     )
 
-    rollback = add_command(
-        commands, "rollback", run_rollback, help="serve the previously promoted version again"
-    )
+    rollback = add_command(commands, run_rollback)
     add_registry(rollback)
 
-    add = add_command(
-        commands,
-        "register",
-        run_register,
-        help="copy a trained model folder into the registry",
-        description="Copy a model folder (from `shopintent train`) into the registry as a "
-        "candidate; pass --promote to serve it at once.",
-    )
+    add = add_command(commands, run_register)
     add.add_argument("folder", type=Path, metavar="DIR")
     add.add_argument("--promote", action="store_true", help="also make it the serving model")
     add_registry(add)
 
 
 def _register_retrain(sub: Subparsers) -> None:
-    p = add_command(
-        sub,
-        "retrain",
-        run_retrain,
-        help="train on the data plus reviewed turns; promote only if the gate allows",
-        description=(
-            "Train a candidate on the training data plus the annotated turns "
-            "(`shopintent review export`), score it and the serving model on the fixed "
-            "test split and on the annotated turns, print both side by side, and promote "
-            "the candidate only when the test metric fell by at most --max-test-drop and "
-            "the annotated metric did not fall (or rose by --min-annotated-gain). "
-            "Otherwise the old model keeps serving. Exit code 0 when promoted, 1 when refused."
-        ),
-    )
+    p = add_command(sub, run_retrain)
     add_data_paths(
         p, help=f"base training data (default: the --config file's, else {DEFAULT_TRAIN_DATA})"
     )
@@ -180,7 +140,7 @@ def _register_retrain(sub: Subparsers) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """Handle `shopintent models list`."""
+    """List the versions, newest last."""
     from nlu.registry import Registry
 
     registry = Registry(args.registry)
@@ -208,7 +168,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    """Handle `shopintent models show`."""
+    """Show one version's details and metrics."""
     from dataclasses import asdict
 
     from nlu.artifact import ArtifactMeta
@@ -235,7 +195,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_promote(args: argparse.Namespace) -> int:
-    """Handle `shopintent models promote`."""
+    """Make VERSION the serving model (no gate: you decide)."""
     from nlu.registry import Registry
 
     entry = Registry(args.registry).promote(args.version)
@@ -244,7 +204,7 @@ def run_promote(args: argparse.Namespace) -> int:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    """Handle `shopintent models rollback`."""
+    """Serve the previously promoted version again."""
     from nlu.registry import Registry
 
     entry = Registry(args.registry).rollback()
@@ -253,7 +213,11 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 
 def run_register(args: argparse.Namespace) -> int:
-    """Handle `shopintent models register`."""
+    """Copy a trained model folder into the registry.
+
+    Copy a model folder (from `shopintent train`) into the registry as a candidate; pass --promote
+    to serve it at once.
+    """
     from nlu.registry import Registry
 
     registry = Registry(args.registry)
@@ -266,7 +230,12 @@ def run_register(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """Handle `shopintent models export`."""
+    """Write model.onnx and model.int8.onnx into a model folder (older artifacts).
+
+    Export a trained model to ONNX and int8 ONNX for fast CPU serving, check both against PyTorch on
+    the validation part of its training data, and record the files and the check in its
+    shopintent.json. Training does this already.
+    """
     from nlu.export import export_artifact
 
     info = export_artifact(args.model, args.data)
@@ -282,7 +251,15 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_retrain(args: argparse.Namespace) -> int:
-    """Handle `shopintent retrain`; 0 when the candidate was promoted, 1 when refused."""
+    """Train on the data plus reviewed turns; promote only if the gate allows.
+
+    Train a candidate on the training data plus the annotated turns
+    (`shopintent review export`), score it and the serving model on the fixed test split and
+    on the annotated turns, print both side by side, and promote the candidate only when the
+    test metric fell by at most --max-test-drop and the annotated metric did not fall (or
+    rose by --min-annotated-gain). Otherwise the old model keeps serving. Exit code 0 when
+    promoted, 1 when refused.
+    """
     from nlu.config import TrainConfig
     from nlu.retrain import GateConfig, RetrainConfig, retrain, verdict_text
 

@@ -17,42 +17,19 @@ from shopintent.cli.common import Subparsers, add_command, add_database_url, add
 
 
 def register(sub: Subparsers) -> None:
-    """Add the `privacy` command group."""
-    commands = add_group(
-        sub,
-        "privacy",
-        help="erase a shopper's conversations, or purge what is past the retention period",
-        description=(
-            "Shoppers' data in the bot's and the action server's tables. Orders are the "
-            "shop's records and stay; the audit table keeps ids, never free text."
-        ),
-    )
-    forget = add_command(
-        commands,
-        "forget",
-        run_forget,
-        help="delete one shopper's turns, tracker, events and tickets' text",
-        description=(
-            "Delete every turn, the tracker state (slots and events) and the review labels of "
-            "a conversation, blank its tickets' text and drop its lookup counters. --customer "
-            "finds every conversation a signed-in shopper had."
-        ),
-    )
+    """Erase a shopper's conversations, or purge what is past the retention period.
+
+    Shoppers' data in the bot's and the action server's tables. Orders are the shop's records and
+    stay; the audit table keeps ids, never free text.
+    """
+    commands = add_group(sub, "privacy", register.__doc__)
+    forget = add_command(commands, run_forget)
     who = forget.add_mutually_exclusive_group(required=True)
     who.add_argument("--sender", action="append", help="a conversation id (repeatable)")
     who.add_argument("--customer", help="a signed-in shopper's customer id")
     _common(forget)
 
-    purge = add_command(
-        commands,
-        "purge",
-        run_purge,
-        help="remove turns, conversations and ticket texts older than the retention period",
-        description=(
-            "What the bot and the action server also do at start and daily "
-            "(SHOPINTENT_RETENTION_DAYS, default 90)."
-        ),
-    )
+    purge = add_command(commands, run_purge)
     purge.add_argument(
         "--days",
         type=int,
@@ -78,7 +55,12 @@ def _stores(url: str | None) -> tuple[Any, str]:
 
 
 def run_forget(args: argparse.Namespace) -> int:
-    """Handle `shopintent privacy forget`."""
+    """Delete one shopper's turns, tracker, events and tickets' text.
+
+    Delete every turn, the tracker state (slots and events) and the review labels of a conversation,
+    blank its tickets' text and drop its lookup counters. --customer finds every conversation a
+    signed-in shopper had.
+    """
     from actions.retention import forget
     from actions.store import session_scope
     from bot.retention import conversations_of_customer, forget_conversations
@@ -123,7 +105,11 @@ def retention_days(days: int | None) -> int:
 
 
 def run_purge(args: argparse.Namespace) -> int:
-    """Handle `shopintent privacy purge`."""
+    """Remove turns, conversations and ticket texts older than the retention period.
+
+    What the bot and the action server also do at start and daily (SHOPINTENT_RETENTION_DAYS,
+    default 90).
+    """
     from actions.retention import purge
     from actions.store import session_scope
     from bot.retention import purge_older_than

@@ -30,27 +30,13 @@ _OWN_FLAGS = frozenset({"epochs", "seed"})
 
 
 def register(sub: Subparsers) -> None:
-    """Add the `recs` command group."""
-    commands = add_group(
-        sub,
-        "recs",
-        help="train and evaluate the sequential recommender (SASRec)",
-        description=(
-            "Personalised recommendations from what shoppers bought and viewed: a SASRec "
-            "self-attention model over each shopper's item sequence."
-        ),
-    )
-    train = add_command(
-        commands,
-        "train",
-        run_train,
-        help="train the recommender and save its artifact",
-        description=(
-            "Train SASRec with full softmax cross-entropy on every shopper's sequence except "
-            "the last two items (validation, test), keep the epoch with the best validation "
-            "score, rank the test items and save model.pt + recs.json atomically."
-        ),
-    )
+    """Train and evaluate the sequential recommender (SASRec).
+
+    Personalised recommendations from what shoppers bought and viewed: a SASRec self-attention model
+    over each shopper's item sequence.
+    """
+    commands = add_group(sub, "recs", register.__doc__)
+    train = add_command(commands, run_train)
     _add_source(train)
     train.add_argument(
         "--output", type=Path, default=None, help="artifact folder (default: models/recs)"
@@ -64,17 +50,7 @@ def register(sub: Subparsers) -> None:
     )
     add_dataclass_flags(train, RecsConfig, defaults, skip=_OWN_FLAGS)
 
-    evaluate = add_command(
-        commands,
-        "evaluate",
-        run_evaluate,
-        help="score the recommender and two baselines (leave-last-out, HR@10, NDCG@10)",
-        description=(
-            "Split the data leave-last-out, rank each shopper's last item with the model, a "
-            "popularity baseline and an item-to-item co-occurrence baseline, and report "
-            "HR@10 and NDCG@10 among 100 sampled negatives and over the whole catalogue."
-        ),
-    )
+    evaluate = add_command(commands, run_evaluate)
     _add_source(evaluate)
     add_model(evaluate, help="artifact folder (default: models/recs)")
     add_json(evaluate, help="print one JSON object instead of a table")
@@ -104,7 +80,12 @@ def _passive_threads() -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Handle `shopintent recs train`."""
+    """Train the recommender and save its artifact.
+
+    Train SASRec with full softmax cross-entropy on every shopper's sequence except the last two
+    items (validation, test), keep the epoch with the best validation score, rank the test items and
+    save model.pt + recs.json atomically.
+    """
     _passive_threads()
     from recs.artifact import RecsMeta
     from recs.data import load_interactions
@@ -142,7 +123,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """Handle `shopintent recs evaluate`."""
+    """Score the recommender and two baselines (leave-last-out, HR@10, NDCG@10).
+
+    Split the data leave-last-out, rank each shopper's last item with the model, a popularity
+    baseline and an item-to-item co-occurrence baseline, and report HR@10 and NDCG@10 among 100
+    sampled negatives and over the whole catalogue.
+    """
     _passive_threads()
     import torch
 

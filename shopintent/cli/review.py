@@ -16,24 +16,12 @@ from shopintent.cli.common import (
 
 
 def register(sub: Subparsers) -> None:
-    """Add the `review` command group."""
-    commands = add_group(
-        sub,
-        "review",
-        help="export reviewed bot turns as training data",
-        description="Work with the turns the support team reviewed on /review.",
-    )
-    export = add_command(
-        commands,
-        "export",
-        run_export,
-        help="write the reviewed turns as Rasa NLU YAML",
-        description=(
-            "Write every reviewed turn (correct, relabelled, out-of-scope; not ignored) as "
-            "Rasa 3.1 NLU YAML, one example per text. Texts the training data labels with "
-            "another intent are left out and listed. `shopintent retrain` picks the file up."
-        ),
-    )
+    """Export reviewed bot turns as training data.
+
+    Work with the turns the support team reviewed on /review.
+    """
+    commands = add_group(sub, "review", register.__doc__)
+    export = add_command(commands, run_export)
     export.add_argument(
         "--out",
         type=Path,
@@ -48,7 +36,12 @@ def register(sub: Subparsers) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """Handle `shopintent review export`."""
+    """Write the reviewed turns as Rasa NLU YAML.
+
+    Write every reviewed turn (correct, relabelled, out-of-scope; not ignored) as Rasa 3.1 NLU YAML,
+    one example per text. Texts the training data labels with another intent are left out and
+    listed. `shopintent retrain` picks the file up.
+    """
     from bot.review.export import export_annotations
     from bot.settings import get_settings
     from bot.store import TranscriptStore

@@ -11,18 +11,14 @@ from shopintent.cli.common import Subparsers, add_command, add_database_url, add
 
 
 def register(sub: Subparsers) -> None:
-    """Add the `segments` command group."""
-    commands = add_group(
-        sub,
-        "segments",
-        help="shopper segments from intents and behaviour, for the shop's marketing",
-        description="Segments derived from conversations and behaviour events (with consent).",
-    )
+    """Shopper segments from intents and behaviour, for the shop's marketing.
+
+    Segments derived from conversations and behaviour events (with consent).
+    """
+    commands = add_group(sub, "segments", register.__doc__)
     export = add_command(
         commands,
-        "export",
         run_export,
-        help="write one CSV row per shopper and segment with the evidence count",
         description=segments.__doc__.split("\n\n", 2)[1] if segments.__doc__ else None,
     )
     export.add_argument("--out", type=Path, required=True, help="CSV file to write")
@@ -31,7 +27,7 @@ def register(sub: Subparsers) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """Handle `shopintent segments export`."""
+    """Write one CSV row per shopper and segment with the evidence count."""
     from actions.store import resolve_url
 
     if args.days < 1:

@@ -32,17 +32,7 @@ SETTING_FLAGS = {
 
 def register(sub: Subparsers) -> None:
     """Add the `serve` and `chat` commands."""
-    serve = add_command(
-        sub,
-        "serve",
-        run_serve,
-        help="run the bot only (REST webhook, widget, demo page)",
-        description=(
-            "Serve the bot with uvicorn: Rasa's REST channel at /webhooks/rest/webhook, the "
-            "widget at /widget.js and a demo shop at /. Needs a trained model and a running "
-            "action server (`shopintent up` starts everything). Flags override SHOPINTENT_* settings."
-        ),
-    )
+    serve = add_command(sub, run_serve)
     serve.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 5005)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
@@ -54,13 +44,7 @@ def register(sub: Subparsers) -> None:
     serve.add_argument("--token", default=None, help="require this webhook token")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level")
 
-    chat = add_command(
-        sub,
-        "chat",
-        run_chat,
-        help="talk to a running bot from the terminal",
-        description="Send each line you type to a running bot's REST webhook and print the answers.",
-    )
+    chat = add_command(sub, run_chat)
     chat.add_argument("--url", default="http://127.0.0.1:5005", help="the bot's base URL")
     chat.add_argument(
         "--sender",
@@ -83,7 +67,12 @@ def serve_settings(args: argparse.Namespace) -> BotSettings:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Run the bot's web server until interrupted."""
+    """Run the bot only (REST webhook, widget, demo page).
+
+    Serve the bot with uvicorn: Rasa's REST channel at /webhooks/rest/webhook, the widget at
+    /widget.js and a demo shop at /. Needs a trained model and a running action server
+    (`shopintent up` starts everything). Flags override SHOPINTENT_* settings.
+    """
     from bot.app import _conversation_secret, check_production
     from bot.domain import load_domain
     from bot.model import require_model
@@ -146,7 +135,10 @@ def serve_bot(settings: BotSettings, *, host: str, port: int, workers: int, log_
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    """Read lines from stdin, send them to the bot, print what it answers."""
+    """Talk to a running bot from the terminal.
+
+    Send each line you type to a running bot's REST webhook and print the answers.
+    """
     import httpx
 
     from bot.errors import BotError

@@ -30,50 +30,18 @@ from shopintent.cli.common import (
 
 def register(sub: Subparsers) -> None:
     """Add the `train`, `predict` and `evaluate` commands."""
-    train = add_command(
-        sub,
-        "train",
-        run_train,
-        help="fine-tune the intent classifier and save a model artifact",
-        description=(
-            "Fine-tune a transformer intent classifier (Hugging Face Trainer; runs under "
-            "`accelerate launch`/`torchrun` too), calibrate its confidences and choose the "
-            "out-of-scope rejection threshold on a validation part of the training data, "
-            "then save the model with its shopintent.json."
-        ),
-    )
+    train = add_command(sub, run_train)
     train.add_argument(
         "--config", type=Path, help="JSON file of settings (the flags below override it)"
     )
     add_dataclass_flags(train, TrainConfig, TrainConfig.defaults())
 
-    predict = add_command(
-        sub,
-        "predict",
-        run_predict,
-        help="print the NLU parse result of messages as JSON",
-        description=(
-            "Classify messages with a trained model and print Rasa's parse result "
-            "(intent, intent_ranking, entities) as JSON; one object for one message, a "
-            "list for several."
-        ),
-    )
+    predict = add_command(sub, run_predict)
     predict.add_argument("text", nargs="+", help="message(s) to classify")
     add_model(predict)
     add_backend(predict)
 
-    evaluate = add_command(
-        sub,
-        "evaluate",
-        run_evaluate,
-        help="score a model on labelled data: reports, plots, summary",
-        description=(
-            "Evaluate a model on labelled data (the test split when the path has a test/ "
-            "folder). Writes intent_report.json, intent_errors.json, "
-            "intent_confusion_matrix.png, intent_histogram.png and reliability_diagram.png, "
-            "and prints a summary. An out-of-scope message counts as right when rejected."
-        ),
-    )
+    evaluate = add_command(sub, run_evaluate)
     add_model(evaluate)
     add_data_paths(
         evaluate,
@@ -111,7 +79,13 @@ def _model_dir(arg: Path | None) -> Path:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Handle `shopintent train`."""
+    """Fine-tune the intent classifier and save a model artifact.
+
+    Fine-tune a transformer intent classifier (Hugging Face Trainer; runs under
+    `accelerate launch`/`torchrun` too), calibrate its confidences and choose the
+    out-of-scope rejection threshold on a validation part of the training data, then save
+    the model with its shopintent.json.
+    """
     from nlu.training import train
 
     overrides = given(args, TrainConfig)
@@ -142,7 +116,11 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    """Handle `shopintent predict`."""
+    """Print the NLU parse result of messages as JSON.
+
+    Classify messages with a trained model and print Rasa's parse result (intent, intent_ranking,
+    entities) as JSON; one object for one message, a list for several.
+    """
     from nlu.classifier import IntentClassifier
 
     clf = IntentClassifier.load(_model_dir(args.model), backend=args.backend)
@@ -154,7 +132,13 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """Handle `shopintent evaluate`."""
+    """Score a model on labelled data: reports, plots, summary.
+
+    Evaluate a model on labelled data (the test split when the path has a test/ folder). Writes
+    intent_report.json, intent_errors.json, intent_confusion_matrix.png, intent_histogram.png and
+    reliability_diagram.png, and prints a summary. An out-of-scope message counts as right when
+    rejected.
+    """
     from nlu.evaluation import evaluate, format_summary
 
     model = _model_dir(args.model)

@@ -30,19 +30,7 @@ class _Stop(Exception):
 
 def register(sub: Subparsers) -> None:
     """Add the `up` command."""
-    p = add_command(
-        sub,
-        "up",
-        run_up,
-        help="validate the data, train the default model if missing, start the service",
-        description=(
-            "The main command: validates training_data/, trains models/default if it is missing, "
-            "seeds the shop database if it is empty, starts the action server and the bot, "
-            "and prints the URL to open. Ctrl-C stops everything. SHOPINTENT_DATABASE_URL and "
-            "SHOPINTENT_WEBHOOK_TOKEN (server-to-server callers), SHOPINTENT_IDENTITY_SECRET and "
-            "SHOPINTENT_ACTIONS_SECRET (both generated for this run when unset) are honoured."
-        ),
-    )
+    p = add_command(sub, run_up)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="training data folder")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model folder to serve")
     p.add_argument("--host", default="127.0.0.1", help="interface the bot binds (127.0.0.1)")
@@ -51,7 +39,14 @@ def register(sub: Subparsers) -> None:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    """Prepare data, model and database, then run both servers until interrupted."""
+    """Validate the data, train the default model if missing, start the service.
+
+    The main command: validates training_data/, trains models/default if it is missing, seeds the
+    shop database if it is empty, starts the action server and the bot, and prints the URL to open.
+    Ctrl-C stops everything. SHOPINTENT_DATABASE_URL and SHOPINTENT_WEBHOOK_TOKEN (server-to-server
+    callers), SHOPINTENT_IDENTITY_SECRET and SHOPINTENT_ACTIONS_SECRET (both generated for this run
+    when unset) are honoured.
+    """
     from nlu.validate import print_report, validate_path
 
     report = validate_path(args.data)
