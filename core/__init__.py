@@ -14,6 +14,9 @@ import it without pulling in torch, FastAPI or rasa-sdk.
 - `core.artifacts`: what trained artifacts share (version stamp, metadata JSON, the
   staged folder renamed into place).
 - `core.lazy`: package exports imported on first use (`nlu`, `recs`).
+- `core.errors`: the base of the library errors (`NluError`, `ActionsError`, `RecsError`):
+  a message in the library's words and the settings that fix it, which the command
+  line turns into its flags.
 
 The redactor, shared the same way, is the `privacy` package.
 """
