@@ -192,33 +192,27 @@ def handoff_out(row: HandoffRow, position: int | None = None) -> HandoffOut:
     )
 
 
-def message_out(row: MessageRow) -> MessageOut:
-    """The API form of a handoff message."""
+def history_out(
+    entry: HistoryEntry, seq: int | None = None, buttons: list[ButtonOut] | None = None
+) -> MessageOut:
+    """The API form of a line of the conversation (`seq` and `buttons`: a handoff message's)."""
     return MessageOut(
-        seq=row.seq,
-        from_=row.author,
-        agent=row.agent,
-        text=row.text,
-        intent=row.intent,
-        confidence=row.confidence,
-        turn=row.turn_seq,
-        buttons=[ButtonOut(**b) for b in row.data.get("buttons") or []],
-        at=row.created_at.isoformat(),
-    )
-
-
-def history_out(entry: HistoryEntry) -> MessageOut:
-    """The API form of a line before the handoff."""
-    return MessageOut(
-        seq=None,
+        seq=seq,
         from_=entry.author,
         agent=entry.agent,
         text=entry.text,
         intent=entry.intent,
         confidence=entry.confidence,
         turn=entry.turn_seq,
+        buttons=buttons or [],
         at=entry.at.isoformat(),
     )
+
+
+def message_out(row: MessageRow) -> MessageOut:
+    """The API form of a handoff message."""
+    buttons = [ButtonOut(**b) for b in row.data.get("buttons") or []]
+    return history_out(row.as_history(), seq=row.seq, buttons=buttons)
 
 
 def _states(state: StateFilter) -> tuple[str, ...]:
