@@ -348,11 +348,7 @@ async def agent_events(
                 yield sse.keepalive()
 
 
-@router.get(
-    "/stream",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
-)
+@router.get("/stream", response_class=StreamingResponse, responses=sse.ROUTE_RESPONSES)
 async def stream(
     request: Request,
     service: HandoffsDep,
@@ -365,6 +361,4 @@ async def stream(
     if handoff is not None:
         await asyncio.to_thread(service.store.get, handoff)  # 404 before the stream starts
     start = sse.last_event_id(request.headers.get("last-event-id"), after)
-    return StreamingResponse(
-        agent_events(service, handoff, start), media_type="text/event-stream", headers=sse.HEADERS
-    )
+    return sse.response(agent_events(service, handoff, start))
