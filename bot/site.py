@@ -29,6 +29,15 @@ def _static(name: str) -> str:
     return resources.files("bot").joinpath("static", name).read_text(encoding="utf-8")
 
 
+def _script(name: str, cache_control: str) -> Response:
+    """A script from `bot/static`, with how long browsers may keep it."""
+    return Response(
+        _static(name),
+        media_type="application/javascript",
+        headers={"Cache-Control": cache_control},
+    )
+
+
 @router.get("/health")
 async def health() -> dict[str, str]:
     """The process is up."""
@@ -59,11 +68,7 @@ async def ready(service: MaybeChatDep, action_client: MaybeActionClientDep) -> J
 @router.get("/widget.js")
 async def widget() -> Response:
     """The embeddable support widget (one dependency-free script)."""
-    return Response(
-        _static("widget.js"),
-        media_type="application/javascript",
-        headers={"Cache-Control": "public, max-age=300"},
-    )
+    return _script("widget.js", "public, max-age=300")
 
 
 @router.get("/favicon.ico", include_in_schema=False)
@@ -81,11 +86,7 @@ async def demo_page() -> HTMLResponse:
 @demo_router.get("/demo.js", include_in_schema=False)
 async def demo_script() -> Response:
     """The demo page's sign-in script (a file, so the page runs under the CSP)."""
-    return Response(
-        _static("demo.js"),
-        media_type="application/javascript",
-        headers={"Cache-Control": "no-cache"},
-    )
+    return _script("demo.js", "no-cache")
 
 
 @demo_router.post("/demo/customer-token", include_in_schema=False)

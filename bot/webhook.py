@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import json
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from bot.deps import (
+    BotState,
     ChatDep,
     ClientAddressDep,
     EngineDep,
@@ -36,6 +38,7 @@ from bot.errors import (
     PayloadTooLargeError,
 )
 from bot.identity import client_ref, verify_customer_token
+from bot.ratelimit import RateLimiter
 from bot.service import Caller
 from bot.settings import BotSettings
 from core.wire import BotMessage
@@ -131,6 +134,77 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return bytes(body)
 
 
+@dataclass(frozen=True)
+class _ConversationBody:
+    """What a route that takes a conversation's `sender` says in its refusals."""
+
+    example: str  # a body the route takes, shown when the body is no JSON object
+    no_sender: str  # the refusal of a body without `sender`
+    foreign_sender: str  # the refusal of a browser's id that this bot did not issue
+
+
+_WEBHOOK_BODY = _ConversationBody(
+    example='{"sender": "<id from /webhooks/rest/session>", "message": "hi"}',
+    no_sender="expected a `sender`: the conversation id from POST /webhooks/rest/session "
+    '(send {"sender": "...", "message": "..."})',
+    foreign_sender="this conversation id was not issued by this bot (or has been signed with "
+    "another secret); get one from POST /webhooks/rest/session",
+)
+_EVENTS_BODY = _ConversationBody(
+    example='{"sender": "<id>", "events": [{"type": "product_view", "product_id": 12}]}',
+    no_sender="expected a `sender`: the conversation id of the widget",
+    foreign_sender="this conversation id was not issued by this bot; get one from "
+    "POST /webhooks/rest/session",
+)
+
+
+async def _read_conversation_body(
+    request: Request,
+    state: BotState,
+    limiter: RateLimiter,
+    address: str | None,
+    server: bool,
+    body: _ConversationBody,
+) -> tuple[dict[str, Any], str]:
+    """A browser's or server's body for one conversation, and its checked `sender`.
+
+    A browser's request counts against its address's `client` limit first; then the body
+    is read (size-capped) as a JSON object, and its `sender` must be a valid text that this
+    bot issued (servers holding the webhook token may name their own).
+
+    Args:
+        request: The request whose body to read.
+        state: The app's state (its settings and conversation ids).
+        limiter: The rate limiter.
+        address: The client's address (None when unknown).
+        server: Whether the caller holds the webhook token.
+        body: The route's example body and refusals.
+
+    Returns:
+        The body as a JSON object, and its `sender`.
+
+    Raises:
+        RateLimitedError: A browser address sent too many requests.
+        PayloadTooLargeError: The body is over `max_body_bytes`.
+        InvalidRequestError: The body is no JSON object.
+        MissingSenderError: No `sender`, or an empty one.
+        InvalidMessageError: `sender` (or `metadata`) is not valid.
+        InvalidSenderError: A browser's `sender` was not issued by this bot.
+    """
+    settings = state.settings
+    if not server:
+        await limiter.hit("client", state.rate_ref(address))
+    payload = read_json_object(await read_body(request, settings.max_body_bytes), body.example)
+    if payload.get("sender") in (None, ""):
+        raise MissingSenderError(body.no_sender)
+    sender = _check_text(
+        payload["sender"], "sender", settings.max_sender_chars, allow_newlines=False
+    )
+    if not server and not state.conversations.valid(sender):
+        raise InvalidSenderError(body.foreign_sender)
+    return payload, sender
+
+
 @router.post("/webhooks/rest/session")
 async def session(
     request: Request,
@@ -173,25 +247,9 @@ async def webhook(
     browser address) get 429 with `Retry-After`.
     """
     settings = state.settings
-    if not server:
-        await limiter.hit("client", state.rate_ref(address))
-    payload = read_json_object(
-        await read_body(request, settings.max_body_bytes),
-        '{"sender": "<id from /webhooks/rest/session>", "message": "hi"}',
+    payload, sender = await _read_conversation_body(
+        request, state, limiter, address, server, _WEBHOOK_BODY
     )
-    if payload.get("sender") in (None, ""):
-        raise MissingSenderError(
-            "expected a `sender`: the conversation id from POST /webhooks/rest/session "
-            '(send {"sender": "...", "message": "..."})'
-        )
-    sender = _check_text(
-        payload["sender"], "sender", settings.max_sender_chars, allow_newlines=False
-    )
-    if not server and not state.conversations.valid(sender):
-        raise InvalidSenderError(
-            "this conversation id was not issued by this bot (or has been signed with "
-            "another secret); get one from POST /webhooks/rest/session"
-        )
     await limiter.hit("conversation", state.rate_ref(sender))
     if "message" not in payload:
         raise InvalidMessageError(
@@ -226,22 +284,9 @@ async def events(
     from bot.events import parse_batch, set_consent, shopper_key, store_events
 
     settings = state.settings
-    if not server:
-        await limiter.hit("client", state.rate_ref(address))
-    payload = read_json_object(
-        await read_body(request, settings.max_body_bytes),
-        '{"sender": "<id>", "events": [{"type": "product_view", "product_id": 12}]}',
+    payload, sender = await _read_conversation_body(
+        request, state, limiter, address, server, _EVENTS_BODY
     )
-    if payload.get("sender") in (None, ""):
-        raise MissingSenderError("expected a `sender`: the conversation id of the widget")
-    sender = _check_text(
-        payload["sender"], "sender", settings.max_sender_chars, allow_newlines=False
-    )
-    if not server and not state.conversations.valid(sender):
-        raise InvalidSenderError(
-            "this conversation id was not issued by this bot; get one from "
-            "POST /webhooks/rest/session"
-        )
     await limiter.hit("events", state.rate_ref(sender))
     batch, consent = parse_batch(payload)
     shopper = shopper_key(verified_customer(payload.get("metadata"), settings), sender)

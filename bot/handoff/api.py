@@ -192,33 +192,27 @@ def handoff_out(row: HandoffRow, position: int | None = None) -> HandoffOut:
     )
 
 
-def message_out(row: MessageRow) -> MessageOut:
-    """The API form of a handoff message."""
+def history_out(
+    entry: HistoryEntry, seq: int | None = None, buttons: list[ButtonOut] | None = None
+) -> MessageOut:
+    """The API form of a line of the conversation (`seq` and `buttons`: a handoff message's)."""
     return MessageOut(
-        seq=row.seq,
-        from_=row.author,
-        agent=row.agent,
-        text=row.text,
-        intent=row.intent,
-        confidence=row.confidence,
-        turn=row.turn_seq,
-        buttons=[ButtonOut(**b) for b in row.data.get("buttons") or []],
-        at=row.created_at.isoformat(),
-    )
-
-
-def history_out(entry: HistoryEntry) -> MessageOut:
-    """The API form of a line before the handoff."""
-    return MessageOut(
-        seq=None,
+        seq=seq,
         from_=entry.author,
         agent=entry.agent,
         text=entry.text,
         intent=entry.intent,
         confidence=entry.confidence,
         turn=entry.turn_seq,
+        buttons=buttons or [],
         at=entry.at.isoformat(),
     )
+
+
+def message_out(row: MessageRow) -> MessageOut:
+    """The API form of a handoff message."""
+    buttons = [ButtonOut(**b) for b in row.data.get("buttons") or []]
+    return history_out(row.as_history(), seq=row.seq, buttons=buttons)
 
 
 def _states(state: StateFilter) -> tuple[str, ...]:
@@ -354,11 +348,7 @@ async def agent_events(
                 yield sse.keepalive()
 
 
-@router.get(
-    "/stream",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
-)
+@router.get("/stream", response_class=StreamingResponse, responses=sse.ROUTE_RESPONSES)
 async def stream(
     request: Request,
     service: HandoffsDep,
@@ -371,6 +361,4 @@ async def stream(
     if handoff is not None:
         await asyncio.to_thread(service.store.get, handoff)  # 404 before the stream starts
     start = sse.last_event_id(request.headers.get("last-event-id"), after)
-    return StreamingResponse(
-        agent_events(service, handoff, start), media_type="text/event-stream", headers=sse.HEADERS
-    )
+    return sse.response(agent_events(service, handoff, start))

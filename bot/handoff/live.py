@@ -36,6 +36,15 @@ _RECONNECT_S = (0.5, 1.0, 2.0, 5.0)
 _WARN_EVERY_S = 60.0
 
 
+async def stop_task(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task and wait until it ended, whatever it raised; None: no task."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+
+
 def resolve_mode(mode: NotifyMode, database_url: str, redis_url: str | None) -> NotifyMode:
     """`auto`: Redis when configured, else `LISTEN/NOTIFY` on PostgreSQL, else polling."""
     if mode != "auto":
@@ -124,11 +133,8 @@ class LiveHub:
 
     async def aclose(self) -> None:
         """Stop listening and wake every stream (they end or fall back to polling)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         if self._redis is not None:
             with contextlib.suppress(Exception):
                 await self._redis.aclose()

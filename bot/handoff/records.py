@@ -58,6 +58,18 @@ class MessageRow:
     turn_seq: int | None
     created_at: datetime
 
+    def as_history(self) -> HistoryEntry:
+        """This message as a line of the conversation (before a later handoff, or in the API)."""
+        return HistoryEntry(
+            author=self.author,
+            text=self.text,
+            at=self.created_at,
+            agent=self.agent,
+            intent=self.intent,
+            confidence=self.confidence,
+            turn_seq=self.turn_seq,
+        )
+
 
 @dataclass(frozen=True)
 class OutMessage:

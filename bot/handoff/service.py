@@ -10,7 +10,6 @@ message (`forward`) instead of running the dialogue policy; agents' routes call 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -20,7 +19,7 @@ from typing import Any, TypeVar
 
 from bot.domain import Domain
 from bot.errors import DomainError
-from bot.handoff.live import LiveHub
+from bot.handoff.live import LiveHub, stop_task
 from bot.handoff.models import EmailState, State
 from bot.handoff.store import (
     QUEUE_TOPIC,
@@ -167,11 +166,8 @@ class HandoffService:
 
     async def aclose(self) -> None:
         """Stop the sweeper and the hub."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._sweeper
-            self._sweeper = None
+        await stop_task(self._sweeper)
+        self._sweeper = None
         await self.hub.aclose()
 
     async def _run(self, work: Callable[..., T], *args: Any) -> T:

@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -30,8 +31,6 @@ from bot.handoff import sse
 from bot.handoff.deps import HandoffsDep
 from bot.handoff.service import HandoffService, shopper_state, wire_message
 from bot.handoff.store import HandoffRow, conv_topic
-from bot.identity import ConversationIds
-from bot.settings import BotSettings
 
 
 class PushedMessage(BaseModel):
@@ -100,10 +99,22 @@ async def shopper_events(
 router = APIRouter(prefix="/webhooks/rest", tags=["handoff"])
 
 
-def check_sender(
-    sender: str, server: bool, settings: BotSettings, conversations: ConversationIds
-) -> str:
-    """The `?sender=` of a stream or poll, checked as the webhook checks its sender.
+@dataclass(frozen=True)
+class FeedQuery:
+    """Where a shopper's stream or poll reads from: the conversation and the seq to start after."""
+
+    sender: str
+    after: int
+
+
+async def feed_query(
+    server: ServerCallerDep,
+    settings: SettingsDep,
+    conversations: ConversationsDep,
+    sender: str = "",
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> FeedQuery:
+    """The `?sender=` and `?after=` of a stream or poll, the sender checked as the webhook's.
 
     Raises:
         MissingSenderError: No sender.
@@ -124,21 +135,16 @@ def check_sender(
             "this conversation id was not issued by this bot (or has been signed with "
             "another secret); get one from POST /webhooks/rest/session"
         )
-    return sender
+    return FeedQuery(sender, after)
 
 
-@router.get(
-    "/stream",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
-)
+FeedQueryDep = Annotated[FeedQuery, Depends(feed_query)]
+
+
+@router.get("/stream", response_class=StreamingResponse, responses=sse.ROUTE_RESPONSES)
 async def stream(
     service: HandoffsDep,
-    server: ServerCallerDep,
-    settings: SettingsDep,
-    conversations: ConversationsDep,
-    sender: str = "",
-    after: Annotated[int, Query(ge=0)] = 0,
+    query: FeedQueryDep,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Server-Sent Events of the conversation's bot and agent messages (see module doc).
@@ -146,27 +152,14 @@ async def stream(
     A reconnecting EventSource sends `Last-Event-ID`; `after` does the same for a
     page that opens a new stream.
     """
-    check_sender(sender, server, settings, conversations)
-    start = sse.last_event_id(last_event_id, after)
-    return StreamingResponse(
-        shopper_events(service, sender, start),
-        media_type="text/event-stream",
-        headers=sse.HEADERS,
-    )
+    start = sse.last_event_id(last_event_id, query.after)
+    return sse.response(shopper_events(service, query.sender, start))
 
 
 @router.get("/poll", response_model=PollOut)
-async def poll(
-    service: HandoffsDep,
-    server: ServerCallerDep,
-    settings: SettingsDep,
-    conversations: ConversationsDep,
-    sender: str = "",
-    after: Annotated[int, Query(ge=0)] = 0,
-) -> PollOut:
+async def poll(service: HandoffsDep, query: FeedQueryDep) -> PollOut:
     """Messages the bot or an agent pushed since `after`, for clients without streaming."""
-    check_sender(sender, server, settings, conversations)
-    feed = await asyncio.to_thread(service.store.shopper_feed, sender, after)
+    feed = await asyncio.to_thread(service.store.shopper_feed, query.sender, query.after)
     state = _state(feed.handoff)
     return PollOut(
         messages=[PushedMessage(**_pushed(wire_message(r))) for r in feed.messages],

@@ -1,9 +1,12 @@
-"""Server-Sent Events framing, and the streams' shared limits."""
+"""Server-Sent Events framing, the streams' response and route description, and their limits."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
+
+from fastapi.responses import StreamingResponse
 
 # A stream ends after this long and the browser reconnects (resuming from its last id),
 # so a worker that shuts down is not held open by its streams for long.
@@ -15,6 +18,13 @@ RETRY_MS = 500
 # An agent's "typing" lasts this long after their last keystroke report.
 TYPING_S = 6.0
 HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+# A stream route's `responses=`: OpenAPI lists its 200 as `text/event-stream`.
+ROUTE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {}}}}
+
+
+def response(events: AsyncIterator[str]) -> StreamingResponse:
+    """A stream of `events`, with the headers that keep caches and proxies from holding it."""
+    return StreamingResponse(events, media_type="text/event-stream", headers=HEADERS)
 
 
 def event(name: str, data: Any, event_id: int | None = None) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from bot.handoff.models import Handoff, HandoffMessage, HandoffThread
-from bot.handoff.records import HistoryEntry, MessageRow, ShopperFeed, Transcript
+from bot.handoff.records import HistoryEntry, ShopperFeed, Transcript
 from bot.handoff.sql import (
     HANDOFF_COLUMNS,
     MAX_MESSAGES,
@@ -121,19 +121,7 @@ def read_transcript(conn: Connection, handoff_id: int) -> Transcript:
                 entries.append((at, order, HistoryEntry(author="bot", text=said, at=at)))
                 order += 1
     for m in earlier:
-        entries.append((m.created_at, order, _history_entry(m)))
+        entries.append((m.created_at, order, m.as_history()))
         order += 1
     entries.sort(key=lambda item: (item[0], item[1]))
     return Transcript(handoff, [e for _at, _o, e in entries], own)
-
-
-def _history_entry(m: MessageRow) -> HistoryEntry:
-    return HistoryEntry(
-        author=m.author,
-        text=m.text,
-        at=m.created_at,
-        agent=m.agent,
-        intent=m.intent,
-        confidence=m.confidence,
-        turn_seq=m.turn_seq,
-    )
