@@ -61,7 +61,7 @@ def read_meta(path: Path) -> tuple[dict[str, Any], int]:
 
 
 def open_meta(
-    directory: Path,
+    directory: str | Path,
     files: Sequence[str],
     supported: int,
     *,
@@ -96,6 +96,7 @@ def open_meta(
         too_new: The metadata's `format_version` is newer than `supported`.
         json.JSONDecodeError, AttributeError, ValueError, TypeError: As `read_meta`.
     """
+    directory = Path(directory)
     if not directory.is_dir():
         raise missing(no_folder_message.format(directory=directory))
     absent = [name for name in files if not (directory / name).is_file()]

@@ -84,8 +84,7 @@ class ArtifactMeta:
             NotAModelError: the directory or its `shopintent.json` is missing.
             ArtifactError: the JSON is damaged or from a newer format.
         """
-        directory = Path(directory)
-        path = directory / ARTIFACT_FILE
+        path = Path(directory) / ARTIFACT_FILE
         try:
             raw = open_meta(
                 directory,

@@ -74,8 +74,7 @@ class RecsMeta:
             NotAModelError: the folder, its `recs.json` or its `model.pt` is missing.
             ArtifactError: the JSON is damaged or from a newer format.
         """
-        directory = Path(directory)
-        path = directory / META_FILE
+        path = Path(directory) / META_FILE
         try:
             raw = open_meta(
                 directory,
