@@ -10,23 +10,22 @@ published numbers) and the accuracy with our rejection rule switched on.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.nlu_common import (
-    add_training_flags,
     limit_per_intent,
-    machine,
+    nlu_parser,
     parse_latency,
     pct,
     run_footer,
+    run_results,
     save_results,
-    train_config_kwargs,
+    train_config,
+    train_timed,
     write_section,
 )
 
@@ -44,18 +43,13 @@ def read_csv(path: Path) -> tuple[list[str], list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder with train.csv, test.csv")
-    parser.add_argument("--oos-method", default="knn", choices=["softmax", "mahalanobis", "knn"])
-    add_training_flags(parser, epochs=10.0, learning_rate=1e-4, batch_size=32, max_length=64)
+    parser = nlu_parser(__doc__, "folder with train.csv, test.csv", epochs=10.0, max_length=64)
     args = parser.parse_args(argv)
 
     import numpy as np
 
-    from nlu.classifier import IntentClassifier
-    from nlu.config import TrainConfig
     from nlu.evaluation import evaluate_texts
-    from nlu.training import LabelledTexts, prepare_data, train
+    from nlu.training import LabelledTexts, prepare_data
 
     train_texts, train_labels = limit_per_intent(
         *read_csv(args.data / "train.csv"), args.limit_per_intent, args.seed
@@ -64,23 +58,15 @@ def main(argv: list[str] | None = None) -> int:
         *read_csv(args.data / "test.csv"), args.test_limit_per_intent, args.seed
     )
     out = args.out or Path("runs/banking77")
-    config = TrainConfig(
-        data=[str(args.data)],
-        output_dir=str(out / "model"),
-        oos_method=args.oos_method,
-        **train_config_kwargs(args),
-    )
+    config = train_config(args, out)
     data = prepare_data(
         LabelledTexts(train_texts, train_labels),
         validation_fraction=config.validation_fraction,
         seed=config.seed,
     )
     print(f"BANKING77: {len(data.train)} train, {len(data.validation)} val, {len(test_texts)} test")
-    started = time.perf_counter()
-    model_dir = train(config, data)
-    train_seconds = time.perf_counter() - started
+    clf, train_seconds = train_timed(config, data)
 
-    clf = IntentClassifier.load(model_dir)
     result = evaluate_texts(clf, test_texts, test_labels, out_dir=out / "report")
     decisions = clf.decide(test_texts)
     labels = clf.labels
@@ -89,17 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     s = result.summary
     p50, p95 = parse_latency(clf, test_texts)
-    numbers = {
-        **s,
-        "top1_accuracy": top1,
-        "rejected_share": float(decisions.rejected.mean()),
-        "train_seconds": round(train_seconds, 1),
-        "parse_p50_ms": round(p50, 2),
-        "parse_p95_ms": round(p95, 2),
-        "config": config.to_dict(),
-        "machine": machine(),
-    }
-    save_results(out, numbers)
+    scores = {**s, "top1_accuracy": top1, "rejected_share": float(decisions.rejected.mean())}
+    save_results(out, run_results(scores, config, train_seconds, p50, p95))
 
     subset = f" (subset: {args.limit_per_intent} per intent)" if args.limit_per_intent else ""
     md = f"""## BANKING77 (intent accuracy)

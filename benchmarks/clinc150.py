@@ -10,23 +10,22 @@ OOS recall on `test` + `oos_test` next to the published BERT numbers.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.nlu_common import (
-    add_training_flags,
     limit_per_intent,
-    machine,
+    nlu_parser,
     parse_latency,
     pct,
     run_footer,
+    run_results,
     save_results,
-    train_config_kwargs,
+    train_config,
+    train_timed,
     write_section,
 )
 
@@ -48,16 +47,11 @@ def load_clinc(path: Path) -> dict[str, tuple[list[str], list[str]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="CLINC150 data_full.json")
-    parser.add_argument("--oos-method", default="knn", choices=["softmax", "mahalanobis", "knn"])
-    add_training_flags(parser, epochs=8.0, learning_rate=1e-4, batch_size=32, max_length=48)
+    parser = nlu_parser(__doc__, "CLINC150 data_full.json", epochs=8.0, max_length=48)
     args = parser.parse_args(argv)
 
-    from nlu.classifier import IntentClassifier
-    from nlu.config import TrainConfig
     from nlu.evaluation import evaluate_texts
-    from nlu.training import LabelledTexts, prepare_data, train
+    from nlu.training import LabelledTexts, prepare_data
 
     splits = load_clinc(args.data)
     train_texts, train_labels = limit_per_intent(
@@ -70,13 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         *splits["test"], args.test_limit_per_intent, args.seed, [OOS]
     )
     out = args.out or Path("runs/clinc150")
-    config = TrainConfig(
-        data=[str(args.data)],
-        output_dir=str(out / "model"),
-        oos_label=OOS,
-        oos_method=args.oos_method,
-        **train_config_kwargs(args),
-    )
+    config = train_config(args, out, oos_label=OOS)
     data = prepare_data(
         LabelledTexts(train_texts, train_labels),
         validation_fraction=config.validation_fraction,
@@ -84,24 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         validation=LabelledTexts(val_texts, val_labels),
     )
     print(f"CLINC150: {len(train_texts)} train, {len(val_texts)} val, {len(test_texts)} test")
-    started = time.perf_counter()
-    model_dir = train(config, data)
-    train_seconds = time.perf_counter() - started
+    clf, train_seconds = train_timed(config, data)
 
-    clf = IntentClassifier.load(model_dir)
     result = evaluate_texts(clf, test_texts, test_labels, oos_label=OOS, out_dir=out / "report")
     s = result.summary
     p50, p95 = parse_latency(clf, test_texts)
-    numbers = {
-        **s,
-        "train_seconds": round(train_seconds, 1),
-        "parse_p50_ms": round(p50, 2),
-        "parse_p95_ms": round(p95, 2),
-        "oos_method": args.oos_method,
-        "config": config.to_dict(),
-        "machine": machine(),
-    }
-    save_results(out, numbers)
+    save_results(out, run_results(s, config, train_seconds, p50, p95, oos_method=args.oos_method))
 
     subset = (
         f" (subset: {args.limit_per_intent} per intent, every `oos` query kept)"

@@ -60,6 +60,24 @@ def add_training_flags(parser: argparse.ArgumentParser, **defaults: Any) -> None
     parser.add_argument("--no-docs", action="store_true", help="print only")
 
 
+def nlu_parser(doc: str, data_help: str, **defaults: Any) -> argparse.ArgumentParser:
+    """The flags of a train-and-evaluate benchmark: `--data`, `--oos-method`, the training ones.
+
+    Args:
+        doc: The script's docstring; its first line is the `--help` description.
+        data_help: What `--data` names.
+        **defaults: The training defaults, as `add_training_flags` takes them.
+
+    Returns:
+        The parser; the script adds its own flags, if any.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help=data_help)
+    parser.add_argument("--oos-method", default="knn", choices=["softmax", "mahalanobis", "knn"])
+    add_training_flags(parser, **defaults)
+    return parser
+
+
 def train_config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """TrainConfig keyword arguments from the common flags (bf16 on a capable GPU)."""
     import torch
@@ -107,6 +125,33 @@ def limit_per_intent(
         keep.extend(idx[int(c)] for c in chosen)
     keep.sort()
     return [texts[i] for i in keep], [labels[i] for i in keep]
+
+
+def train_config(args: argparse.Namespace, out: Path, **fields: Any) -> Any:
+    """The run's `TrainConfig`: `--data`, `--oos-method`, the common flags and `fields`.
+
+    The model goes to `out/model`.
+    """
+    from nlu.config import TrainConfig
+
+    return TrainConfig(
+        data=[str(args.data)],
+        output_dir=str(out / "model"),
+        oos_method=args.oos_method,
+        **fields,
+        **train_config_kwargs(args),
+    )
+
+
+def train_timed(config: Any, data: Any) -> tuple[Any, float]:
+    """Train with `config` on `data` (a `TrainingData`); return the loaded model and the seconds."""
+    from nlu.classifier import IntentClassifier
+    from nlu.training import train
+
+    started = time.perf_counter()
+    model_dir = train(config, data)
+    train_seconds = time.perf_counter() - started
+    return IntentClassifier.load(model_dir), train_seconds
 
 
 def parse_latency(
@@ -157,6 +202,38 @@ def command_line(script: str, argv: Sequence[str] | None = None) -> str:
             arg = "PATH/" + Path(arg).name
         shown.append(arg)
     return " ".join(["python", f"benchmarks/{script}", *shown])
+
+
+def run_results(
+    scores: dict[str, Any],
+    config: Any,
+    train_seconds: float,
+    p50: float,
+    p95: float,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The numbers of a run: its scores, training time, `parse` latency, `extra`, config, machine.
+
+    Args:
+        scores: The evaluation summary (and any score the script adds).
+        config: The `TrainConfig` of the run.
+        train_seconds: Wall-clock seconds of training.
+        p50: Median `parse` latency in milliseconds.
+        p95: 95th percentile `parse` latency in milliseconds.
+        **extra: More fields, after the latency.
+
+    Returns:
+        The dict `save_results` writes.
+    """
+    return {
+        **scores,
+        "train_seconds": round(train_seconds, 1),
+        "parse_p50_ms": round(p50, 2),
+        "parse_p95_ms": round(p95, 2),
+        **extra,
+        "config": config.to_dict(),
+        "machine": machine(),
+    }
 
 
 def save_results(out: Path, numbers: dict[str, Any]) -> None:

@@ -11,8 +11,8 @@ import it without pulling in torch, FastAPI or rasa-sdk.
 - `core.settings`: how each package's settings read the environment (`SHOPINTENT_`
   prefix, `.env`, blank-means-unset secrets, comma lists).
 - `core.config`: the value check and defaults of the training-settings dataclasses.
-- `core.artifacts`: what trained artifacts share (version stamp, metadata JSON, the
-  staged folder renamed into place).
+- `core.artifacts`: what trained artifacts share (version stamp, metadata JSON and
+  the checks that open it, the staged folder renamed into place).
 - `core.lazy`: package exports imported on first use (`nlu`, `recs`).
 - `core.errors`: the base of the library errors (`NluError`, `ActionsError`, `RecsError`):
   a message in the library's words and the settings that fix it, which the command

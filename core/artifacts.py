@@ -3,8 +3,9 @@
 The intent model (`nlu.artifact`, `shopintent.json`) and the recommender
 (`recs.artifact`, `recs.json`) are folders that describe themselves with a JSON file;
 both are written beside their target and renamed into place (`staged_folder`), so a
-crash never leaves a half-written model where a server would load it. Each package
-keeps its own metadata class, file names and error messages.
+crash never leaves a half-written model where a server would load it. Both are
+opened with the same checks (`open_meta`: a folder, its files, a format it can read);
+each package keeps its own metadata class, file names and error messages.
 
 >>> version_stamp("2024-06-01T12:30:00+00:00", "ab12cd34ef")
 '20240601T123000-ab12cd34'
@@ -16,7 +17,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -57,6 +58,59 @@ def read_meta(path: Path) -> tuple[dict[str, Any], int]:
     raw = json.loads(path.read_text(encoding="utf-8"))
     raw.pop("model_version", None)
     return raw, int(raw.get("format_version", 0))
+
+
+def open_meta(
+    directory: str | Path,
+    files: Sequence[str],
+    supported: int,
+    *,
+    missing: type[Exception],
+    too_new: type[Exception],
+    no_folder_message: str,
+    not_artifact_message: str,
+    too_new_message: str,
+) -> dict[str, Any]:
+    """Check that `directory` is an artifact folder and read its metadata file.
+
+    Each package passes its own exception classes and messages; the messages are
+    `str.format` templates over `{directory}`, `{expected}` (`files` joined with
+    "and"), `{missing}` (the absent ones, joined with "or"), `{path}` (the metadata
+    file), `{found}` (its format version) and `{supported}`.
+
+    Args:
+        directory: The artifact folder.
+        files: The files it must hold, the metadata file first.
+        supported: The newest `format_version` this version reads.
+        missing: Raised when the folder or one of its files is missing.
+        too_new: Raised when the metadata comes from a newer format.
+        no_folder_message: The message when `directory` is not a folder.
+        not_artifact_message: The message when one of `files` is missing.
+        too_new_message: The message when `format_version` is above `supported`.
+
+    Returns:
+        The metadata's fields, as `read_meta` returns them.
+
+    Raises:
+        missing: The folder or one of its files is missing.
+        too_new: The metadata's `format_version` is newer than `supported`.
+        json.JSONDecodeError, AttributeError, ValueError, TypeError: As `read_meta`.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise missing(no_folder_message.format(directory=directory))
+    absent = [name for name in files if not (directory / name).is_file()]
+    if absent:
+        raise missing(
+            not_artifact_message.format(
+                directory=directory, expected=" and ".join(files), missing=" or ".join(absent)
+            )
+        )
+    path = directory / files[0]
+    raw, fmt = read_meta(path)
+    if fmt > supported:
+        raise too_new(too_new_message.format(path=path, found=fmt, supported=supported))
+    return raw
 
 
 @contextmanager

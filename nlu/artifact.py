@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.artifacts import meta_json, project_version, read_meta, version_stamp
+from core.artifacts import meta_json, open_meta, project_version, version_stamp
 from core.paths import ARTIFACT_FILE
 from nlu.calibration import DecisionRule, OosStats
 from nlu.config import POOLINGS
@@ -84,25 +84,21 @@ class ArtifactMeta:
             NotAModelError: the directory or its `shopintent.json` is missing.
             ArtifactError: the JSON is damaged or from a newer format.
         """
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise NotAModelError(
-                f"model directory {directory} not found: expected a directory written by "
-                "`shopintent train` (train one with `shopintent train --output DIR`)"
-            )
-        path = directory / ARTIFACT_FILE
-        if not path.is_file():
-            raise NotAModelError(
-                f"{directory} is not a shopintent model: expected {ARTIFACT_FILE} next to the "
-                "transformer weights, found none; train one with `shopintent train`"
-            )
+        path = Path(directory) / ARTIFACT_FILE
         try:
-            raw, fmt = read_meta(path)
-            if fmt > FORMAT_VERSION:
-                raise ArtifactError(
-                    f"{path}: format version {fmt} is newer than this shopintent supports "
-                    f"({FORMAT_VERSION}); upgrade shopintent or retrain the model"
-                )
+            raw = open_meta(
+                directory,
+                [ARTIFACT_FILE],
+                FORMAT_VERSION,
+                missing=NotAModelError,
+                too_new=ArtifactError,
+                no_folder_message="model directory {directory} not found: expected a directory "
+                "written by `shopintent train` (train one with `shopintent train --output DIR`)",
+                not_artifact_message="{directory} is not a shopintent model: expected {expected} "
+                "next to the transformer weights, found none; train one with `shopintent train`",
+                too_new_message="{path}: format version {found} is newer than this shopintent "
+                "supports ({supported}); upgrade shopintent or retrain the model",
+            )
             raw["decision"] = DecisionRule(**raw["decision"])
             meta = cls(**raw)
         except (json.JSONDecodeError, KeyError, TypeError) as exc:

@@ -60,30 +60,22 @@ class ExportError(NluError):
 
 def _export_view(model: PreTrainedModel, pooling: str) -> torch.nn.Module:
     """The network as one module: (ids, mask[, types]) -> (logits, mean-pooled features)."""
-    import torch
+    from nlu.pooling import ModelView, mean_pool, mean_pooled_logits
 
-    from nlu.pooling import mean_pool, mean_pooled_logits
-
-    class ExportView(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
+    class ExportView(ModelView):
         def forward(
             self,
             input_ids: torch.Tensor,
             attention_mask: torch.Tensor,
             token_type_ids: torch.Tensor | None = None,
         ) -> tuple[torch.Tensor, torch.Tensor]:
-            enc = {"input_ids": input_ids, "attention_mask": attention_mask}
-            if token_type_ids is not None:
-                enc["token_type_ids"] = token_type_ids
+            enc = self.encoder_inputs(input_ids, attention_mask, token_type_ids)
             if pooling == "mean":
                 return mean_pooled_logits(self.model, enc)
             out = self.model(**enc, output_hidden_states=True)
             return out.logits, mean_pool(out.hidden_states[-1], attention_mask)
 
-    return ExportView().eval()
+    return ExportView(model).eval()
 
 
 def export_graph(

@@ -42,15 +42,35 @@ def supports_mean_pooling(model: PreTrainedModel) -> bool:
     return isinstance(head, torch.nn.Linear) and head.in_features == hidden
 
 
-class MeanPoolingClassifier(torch.nn.Module):
-    """Training view of a sequence classifier whose head reads the mean-pooled embedding.
+class ModelView(torch.nn.Module):
+    """A module around a sequence classifier, held as `self.model`.
 
-    The Trainer optimises this wrapper; the wrapped model is what gets saved.
+    Training (`MeanPoolingClassifier`) and the ONNX export (`nlu.export`) each give the
+    classifier their own `forward`; the parameters keep their `model.` names.
     """
 
     def __init__(self, model: PreTrainedModel) -> None:
         super().__init__()
         self.model = model
+
+    @staticmethod
+    def encoder_inputs(
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None,
+    ) -> dict[str, torch.Tensor]:
+        """The encoder's keyword arguments; `token_type_ids` only where the tokenizer makes them."""
+        enc = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            enc["token_type_ids"] = token_type_ids
+        return enc
+
+
+class MeanPoolingClassifier(ModelView):
+    """Training view of a sequence classifier whose head reads the mean-pooled embedding.
+
+    The Trainer optimises this wrapper; the wrapped model is what gets saved.
+    """
 
     def forward(
         self,
@@ -59,9 +79,7 @@ class MeanPoolingClassifier(torch.nn.Module):
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
     ) -> SequenceClassifierOutput:
-        enc = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if token_type_ids is not None:
-            enc["token_type_ids"] = token_type_ids
+        enc = self.encoder_inputs(input_ids, attention_mask, token_type_ids)
         logits, _ = mean_pooled_logits(self.model, enc)
         loss = None if labels is None else torch.nn.functional.cross_entropy(logits, labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.artifacts import meta_json, project_version, read_meta, staged_folder, version_stamp
+from core.artifacts import meta_json, open_meta, project_version, staged_folder, version_stamp
 from recs.errors import ArtifactError, NotAModelError
 
 META_FILE = "recs.json"
@@ -74,26 +74,22 @@ class RecsMeta:
             NotAModelError: the folder, its `recs.json` or its `model.pt` is missing.
             ArtifactError: the JSON is damaged or from a newer format.
         """
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise NotAModelError(
-                f"recommender directory {directory} not found: expected a folder written by "
-                "`shopintent recs train`; train one with `shopintent recs train --output DIR`"
-            )
-        path = directory / META_FILE
-        missing = [n for n in (META_FILE, WEIGHTS_FILE) if not (directory / n).is_file()]
-        if missing:
-            raise NotAModelError(
-                f"{directory} is not a recommender: expected {META_FILE} and {WEIGHTS_FILE}, "
-                f"found no {' or '.join(missing)}; train one with `shopintent recs train`"
-            )
+        path = Path(directory) / META_FILE
         try:
-            raw, fmt = read_meta(path)
-            if fmt > FORMAT_VERSION:
-                raise ArtifactError(
-                    f"{path}: expected format version {FORMAT_VERSION} or older, found {fmt}; "
-                    "upgrade shopintent or retrain with `shopintent recs train`"
-                )
+            raw = open_meta(
+                directory,
+                [META_FILE, WEIGHTS_FILE],
+                FORMAT_VERSION,
+                missing=NotAModelError,
+                too_new=ArtifactError,
+                no_folder_message="recommender directory {directory} not found: expected a "
+                "folder written by `shopintent recs train`; train one with "
+                "`shopintent recs train --output DIR`",
+                not_artifact_message="{directory} is not a recommender: expected {expected}, "
+                "found no {missing}; train one with `shopintent recs train`",
+                too_new_message="{path}: expected format version {supported} or older, found "
+                "{found}; upgrade shopintent or retrain with `shopintent recs train`",
+            )
             meta = cls(**raw)
         except (json.JSONDecodeError, TypeError, ValueError, AttributeError) as exc:
             raise ArtifactError(
