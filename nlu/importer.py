@@ -7,8 +7,7 @@ import can never teach the model two answers for the same message. The review ex
 (`shopintent review export`) merges the same way.
 
 The Rasa 3.1 NLU writer (`write_rasa_nlu`, `render_rasa_nlu`, `format_example`,
-`clean_text`) lives in `nlu.data.rasa_yaml`; it is re-exported here for the callers
-that import it from this module.
+`clean_text`) lives in `nlu.data.rasa_yaml` (import it from `nlu.data`).
 
 >>> plan = import_file(Path("other_project/nlu.yml"), Path("training_data/nlu/imported.yml"))  # doctest: +SKIP
 >>> plan.written, len(plan.conflicts)  # doctest: +SKIP
@@ -24,32 +23,20 @@ from pathlib import Path
 
 from core.paths import DEFAULT_DATA_DIR
 from nlu.data import Example, NluData, read_nlu
-from nlu.data.rasa_yaml import (
-    RASA_VERSION,
-    YAML_SUFFIXES,
-    clean_text,
-    format_example,
-    render_rasa_nlu,
-    write_rasa_nlu,
-)
+from nlu.data.rasa_yaml import YAML_SUFFIXES, clean_text, write_rasa_nlu
 from nlu.errors import NluError
 
 __all__ = [
     "DEFAULT_IMPORT_DIR",
     "DEFAULT_TRAINING_DATA",
-    "RASA_VERSION",
     "Conflict",
     "DataImportError",
     "ImportResult",
     "ImportValidationError",
     "MergePlan",
-    "clean_text",
-    "format_example",
     "import_file",
     "merge_plan",
     "read_existing",
-    "render_rasa_nlu",
-    "write_rasa_nlu",
 ]
 
 DEFAULT_TRAINING_DATA = Path(DEFAULT_DATA_DIR)

@@ -15,8 +15,8 @@ from sqlalchemy.engine import Engine
 
 from bot.review.store import reviewed_annotations
 from core.paths import DEFAULT_DATA_DIR
-from nlu.data import Example
-from nlu.importer import Conflict, MergePlan, merge_plan, read_existing, render_rasa_nlu
+from nlu.data import Example, render_rasa_nlu
+from nlu.importer import Conflict, MergePlan, merge_plan, read_existing
 
 DEFAULT_OUT = Path("training_data/annotated.yml")
 COMMENT = (

@@ -381,8 +381,8 @@ def test_importing_nlu_data_loads_no_ml_library() -> None:
 
 def test_the_rasa_yaml_writer_is_one_function_wherever_it_is_imported_from() -> None:
     for name in ("clean_text", "format_example", "render_rasa_nlu", "write_rasa_nlu"):
-        assert getattr(nlu.importer, name) is getattr(nlu.data, name)
         assert getattr(nlu.data, name) is getattr(nlu.data.rasa_yaml, name)
+        assert name not in nlu.importer.__all__  # one home: nlu.data
 
 
 def test_the_spaced_writer_puts_a_blank_line_after_the_comment_and_each_item() -> None:

@@ -7,14 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nlu.data import EntitySpan, Example, read_nlu
+from nlu.data import EntitySpan, Example, format_example, read_nlu, write_rasa_nlu
 from nlu.importer import (
     DataImportError,
     ImportValidationError,
-    format_example,
     import_file,
     merge_plan,
-    write_rasa_nlu,
 )
 from shopintent.cli import main
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from nlu.artifact import ArtifactMeta
-from nlu.data import read_nlu
-from nlu.importer import write_rasa_nlu
+from nlu.data import read_nlu, write_rasa_nlu
 from nlu.registry import LiveModel, Registry
 from nlu.retrain import (
     GateConfig,
